@@ -1,0 +1,1 @@
+"""Consensus data types: hashes, serialization, transactions, blocks. Pure, no I/O."""
