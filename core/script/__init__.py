@@ -1,0 +1,1 @@
+"""Bitcoin Script: opcodes, parsing, the interpreter, signature hashing, standard script templates."""
