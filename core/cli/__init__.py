@@ -1,0 +1,1 @@
+"""`peerwallet-cli`: the headless command line."""

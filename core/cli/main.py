@@ -1,0 +1,61 @@
+"""Entry point of `peerwallet-cli`: global options, sub-command registry and error reporting.
+
+Every command lives in its own module and registers a sub-parser; user-facing failures raise
+CliError (or any PeerwalletError) and become a one-line message and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from core.errors import PeerwalletError
+
+#: User-facing network names → Core chain type names.
+NETWORK_ALIASES = {
+    "mainnet": "main",
+    "main": "main",
+    "bitcoin": "main",
+    "testnet": "test",
+    "test": "test",
+    "testnet3": "test",
+    "testnet4": "testnet4",
+    "signet": "signet",
+    "regtest": "regtest",
+    "sandbox": "sandbox",
+}
+
+
+class CliError(PeerwalletError):
+    """A command failed for a reason the user can act on; printed as one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every registered command."""
+    from core.cli import rawtx
+
+    ap = argparse.ArgumentParser(prog="peerwallet-cli", description="Peerwallet command line")
+    ap.add_argument("--network", default="mainnet", choices=sorted(NETWORK_ALIASES), help="chain to use")
+    ap.add_argument("--datadir", default=None, help="data directory")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rawtx.register(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the process exit code."""
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except PeerwalletError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
