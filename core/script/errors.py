@@ -80,6 +80,12 @@ class ScriptError(IntEnum):
     # A CScriptNum operand that overflows or is non-minimal (Core's scriptnum_error)
     SCRIPTNUM = 54
 
+    def __str__(self) -> str:
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        return format(self.name, spec)
+
     @property
     def message(self) -> str:
         """Core's ScriptErrorString text."""
