@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from core.script.checker import BaseSignatureChecker, ScriptExecutionData, SigVersion
 from core.script.errors import ScriptError, ScriptFailure
-from core.script.flags import ScriptFlags
+from core.script.flags import (
+    SCRIPT_VERIFY_CHECKLOCKTIMEVERIFY,
+    SCRIPT_VERIFY_CHECKSEQUENCEVERIFY,
+    SCRIPT_VERIFY_CONST_SCRIPTCODE,
+    SCRIPT_VERIFY_DISCOURAGE_UPGRADABLE_NOPS,
+    SCRIPT_VERIFY_MINIMALDATA,
+    SCRIPT_VERIFY_MINIMALIF,
+)
 from core.script.opcodes import (
     MAX_OPS_PER_SCRIPT,
     MAX_SCRIPT_ELEMENT_SIZE,
@@ -56,12 +63,12 @@ _DISABLED = frozenset(
 )  # fmt: skip
 _UPGRADABLE_NOPS = frozenset(int(op) for op in (O.OP_NOP1, *range(O.OP_NOP4, O.OP_NOP10 + 1)))
 
-_MINIMALDATA = ScriptFlags.MINIMALDATA
-_MINIMALIF = ScriptFlags.MINIMALIF
-_CONST_SCRIPTCODE = ScriptFlags.CONST_SCRIPTCODE
-_DISCOURAGE_UPGRADABLE_NOPS = ScriptFlags.DISCOURAGE_UPGRADABLE_NOPS
-_CHECKLOCKTIMEVERIFY = ScriptFlags.CHECKLOCKTIMEVERIFY
-_CHECKSEQUENCEVERIFY = ScriptFlags.CHECKSEQUENCEVERIFY
+_MINIMALDATA = SCRIPT_VERIFY_MINIMALDATA
+_MINIMALIF = SCRIPT_VERIFY_MINIMALIF
+_CONST_SCRIPTCODE = SCRIPT_VERIFY_CONST_SCRIPTCODE
+_DISCOURAGE_UPGRADABLE_NOPS = SCRIPT_VERIFY_DISCOURAGE_UPGRADABLE_NOPS
+_CHECKLOCKTIMEVERIFY = SCRIPT_VERIFY_CHECKLOCKTIMEVERIFY
+_CHECKSEQUENCEVERIFY = SCRIPT_VERIFY_CHECKSEQUENCEVERIFY
 _SEQUENCE_LOCKTIME_DISABLE_FLAG = 1 << 31
 _LOCKTIME_NUM_SIZE = 5  # CLTV/CSV operands may be 5 bytes: nLockTime/nSequence are uint32
 
@@ -87,6 +94,7 @@ def eval_script(
     `sigversion` BASE, WITNESS_V0 or TAPSCRIPT; tapscript needs `execdata` with its budget and
     leaf hash. Success means only that no rule failed: the caller inspects the resulting stack.
     """
+    flags = int(flags)  # plain int: IntFlag arithmetic is slow
     if execdata is None:
         execdata = ScriptExecutionData()
     tapscript = sigversion == _TAPSCRIPT

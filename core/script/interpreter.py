@@ -31,7 +31,17 @@ from core.script.checker import (
 )
 from core.script.errors import FlagsError, ScriptError, ScriptFailure
 from core.script.evalscript import eval_script
-from core.script.flags import ScriptFlags, is_valid_flag_combination
+from core.script.flags import (
+    SCRIPT_VERIFY_CLEANSTACK,
+    SCRIPT_VERIFY_DISCOURAGE_OP_SUCCESS,
+    SCRIPT_VERIFY_DISCOURAGE_UPGRADABLE_TAPROOT_VERSION,
+    SCRIPT_VERIFY_DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM,
+    SCRIPT_VERIFY_P2SH,
+    SCRIPT_VERIFY_SIGPUSHONLY,
+    SCRIPT_VERIFY_TAPROOT,
+    SCRIPT_VERIFY_WITNESS,
+    is_valid_flag_combination,
+)
 from core.script.opcodes import MAX_SCRIPT_ELEMENT_SIZE, MAX_STACK_SIZE, Opcode, is_op_success
 from core.script.script import (
     count_sigops,
@@ -59,7 +69,6 @@ WITNESS_V0_KEYHASH_SIZE = 20
 WITNESS_V1_TAPROOT_SIZE = 32
 ANNEX_TAG = 0x50
 
-_F = ScriptFlags
 _E = ScriptError
 
 
@@ -89,7 +98,7 @@ def execute_witness_script(
             if op is None:
                 raise ScriptFailure(_E.BAD_OPCODE)
             if is_op_success(op[0]):
-                if flags & _F.DISCOURAGE_OP_SUCCESS:
+                if flags & SCRIPT_VERIFY_DISCOURAGE_OP_SUCCESS:
                     raise ScriptFailure(_E.DISCOURAGE_OP_SUCCESS)
                 return
             pc = op[2]
@@ -115,6 +124,7 @@ def verify_witness_program(
     is_p2sh: bool,
 ) -> None:
     """Core's VerifyWitnessProgram: segwit v0, taproot, or (unconstrained) future versions."""
+    flags = int(flags)
     stack = list(witness)
     execdata = ScriptExecutionData()
     if version == 0:
@@ -139,7 +149,7 @@ def verify_witness_program(
     if version == 1 and len(program) == WITNESS_V1_TAPROOT_SIZE and not is_p2sh:
         _verify_taproot(stack, witness, program, flags, checker, execdata)
         return
-    if flags & _F.DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM:
+    if flags & SCRIPT_VERIFY_DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM:
         raise ScriptFailure(_E.DISCOURAGE_UPGRADABLE_WITNESS_PROGRAM)
     # Other version/size/P2SH combinations are anyone-can-spend, for future soft forks.
 
@@ -152,7 +162,7 @@ def _verify_taproot(
     checker: BaseSignatureChecker,
     execdata: ScriptExecutionData,
 ) -> None:
-    if not flags & _F.TAPROOT:
+    if not flags & SCRIPT_VERIFY_TAPROOT:
         return
     if not stack:
         raise ScriptFailure(_E.WITNESS_PROGRAM_WITNESS_EMPTY)
@@ -177,7 +187,7 @@ def _verify_taproot(
         execdata.validation_weight_left = _witness_size(witness) + VALIDATION_WEIGHT_OFFSET
         execute_witness_script(stack, script, flags, SigVersion.TAPSCRIPT, checker, execdata)
         return
-    if flags & _F.DISCOURAGE_UPGRADABLE_TAPROOT_VERSION:
+    if flags & SCRIPT_VERIFY_DISCOURAGE_UPGRADABLE_TAPROOT_VERSION:
         raise ScriptFailure(_E.DISCOURAGE_UPGRADABLE_TAPROOT_VERSION)
 
 
@@ -193,21 +203,22 @@ def verify_script(
     Returns None if so; raises ScriptFailure carrying Core's ScriptError if not. Raises FlagsError
     for flag sets Core refuses (CLEANSTACK without WITNESS, WITNESS without P2SH).
     """
+    flags = int(flags)  # plain int: IntFlag arithmetic is slow
     if not is_valid_flag_combination(flags):
         raise FlagsError("CLEANSTACK requires WITNESS, and WITNESS requires P2SH")
-    if flags & _F.SIGPUSHONLY and not is_push_only(script_sig):
+    if flags & SCRIPT_VERIFY_SIGPUSHONLY and not is_push_only(script_sig):
         raise ScriptFailure(_E.SIG_PUSHONLY)
 
     # scriptSig and scriptPubKey run in turn on one stack, never concatenated (CVE-2010-5141).
     stack: list[bytes] = []
     eval_script(stack, script_sig, flags, checker, SigVersion.BASE)
-    stack_copy = list(stack) if flags & _F.P2SH else []
+    stack_copy = list(stack) if flags & SCRIPT_VERIFY_P2SH else []
     eval_script(stack, script_pubkey, flags, checker, SigVersion.BASE)
     if not stack or not cast_to_bool(stack[-1]):
         raise ScriptFailure(_E.EVAL_FALSE)
 
     had_witness = False
-    if flags & _F.WITNESS:
+    if flags & SCRIPT_VERIFY_WITNESS:
         prog = witness_program(script_pubkey)
         if prog is not None:
             had_witness = True
@@ -218,7 +229,7 @@ def verify_script(
             # The real stack is not clean for witness programs; skip the CLEANSTACK check below.
             stack = stack[:1]
 
-    if flags & _F.P2SH and is_p2sh(script_pubkey):
+    if flags & SCRIPT_VERIFY_P2SH and is_p2sh(script_pubkey):
         if not is_push_only(script_sig):
             raise ScriptFailure(_E.SIG_PUSHONLY)
         # Run the redeem script (the last push) on the stack scriptSig left.
@@ -227,7 +238,7 @@ def verify_script(
         eval_script(stack, redeem, flags, checker, SigVersion.BASE)
         if not stack or not cast_to_bool(stack[-1]):
             raise ScriptFailure(_E.EVAL_FALSE)
-        if flags & _F.WITNESS:
+        if flags & SCRIPT_VERIFY_WITNESS:
             prog = witness_program(redeem)
             if prog is not None:
                 had_witness = True
@@ -238,9 +249,9 @@ def verify_script(
                 stack = stack[:1]
 
     # After P2SH and witness evaluation: the non-P2SH view of a P2SH spend is never clean.
-    if flags & _F.CLEANSTACK and len(stack) != 1:
+    if flags & SCRIPT_VERIFY_CLEANSTACK and len(stack) != 1:
         raise ScriptFailure(_E.CLEANSTACK)
-    if flags & _F.WITNESS and not had_witness and witness:
+    if flags & SCRIPT_VERIFY_WITNESS and not had_witness and witness:
         raise ScriptFailure(_E.WITNESS_UNEXPECTED)
 
 
@@ -270,7 +281,7 @@ def verify_input(
 
 def count_witness_sigops(script_sig: bytes, script_pubkey: bytes, witness: Sequence[bytes], flags: int) -> int:
     """Core's CountWitnessSigOps: sigops of a native or P2SH-wrapped segwit v0 spend."""
-    if not flags & _F.WITNESS:
+    if not flags & SCRIPT_VERIFY_WITNESS:
         return 0
     prog = witness_program(script_pubkey)
     if prog is None and is_p2sh(script_pubkey) and is_push_only(script_sig):

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from core.crypto.ecdsa import check_low_s, is_compressed_or_uncompressed_pubkey, is_compressed_pubkey
 from core.script.errors import ScriptError, ScriptFailure
-from core.script.flags import ScriptFlags
+from core.script.flags import (
+    SCRIPT_VERIFY_DERSIG,
+    SCRIPT_VERIFY_LOW_S,
+    SCRIPT_VERIFY_STRICTENC,
+    SCRIPT_VERIFY_WITNESS_PUBKEYTYPE,
+)
 
-_DER_FLAGS = ScriptFlags.DERSIG | ScriptFlags.LOW_S | ScriptFlags.STRICTENC
+_DER_FLAGS = SCRIPT_VERIFY_DERSIG | SCRIPT_VERIFY_LOW_S | SCRIPT_VERIFY_STRICTENC
 _SIGHASH_ANYONECANPAY = 0x80
 
 
@@ -72,15 +77,15 @@ def check_signature_encoding(sig: bytes, flags: int) -> None:
         return
     if flags & _DER_FLAGS and not is_valid_signature_encoding(sig):
         raise ScriptFailure(ScriptError.SIG_DER)
-    if flags & ScriptFlags.LOW_S:
+    if flags & SCRIPT_VERIFY_LOW_S:
         check_low_der_signature(sig)
-    if flags & ScriptFlags.STRICTENC and not is_defined_hashtype_signature(sig):
+    if flags & SCRIPT_VERIFY_STRICTENC and not is_defined_hashtype_signature(sig):
         raise ScriptFailure(ScriptError.SIG_HASHTYPE)
 
 
 def check_pubkey_encoding(pubkey: bytes, flags: int, is_witness_v0: bool) -> None:
     """Core's CheckPubKeyEncoding: STRICTENC formats, and compressed-only in segwit v0 if required."""
-    if flags & ScriptFlags.STRICTENC and not is_compressed_or_uncompressed_pubkey(pubkey):
+    if flags & SCRIPT_VERIFY_STRICTENC and not is_compressed_or_uncompressed_pubkey(pubkey):
         raise ScriptFailure(ScriptError.PUBKEYTYPE)
-    if flags & ScriptFlags.WITNESS_PUBKEYTYPE and is_witness_v0 and not is_compressed_pubkey(pubkey):
+    if flags & SCRIPT_VERIFY_WITNESS_PUBKEYTYPE and is_witness_v0 and not is_compressed_pubkey(pubkey):
         raise ScriptFailure(ScriptError.WITNESS_PUBKEYTYPE)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from core.script.checker import BaseSignatureChecker, ScriptExecutionData, SigVersion
 from core.script.errors import ScriptError, ScriptFailure
-from core.script.flags import ScriptFlags
+from core.script.flags import (
+    SCRIPT_VERIFY_CONST_SCRIPTCODE,
+    SCRIPT_VERIFY_DISCOURAGE_UPGRADABLE_PUBKEYTYPE,
+    SCRIPT_VERIFY_MINIMALDATA,
+    SCRIPT_VERIFY_NULLDUMMY,
+    SCRIPT_VERIFY_NULLFAIL,
+)
 from core.script.opcodes import MAX_OPS_PER_SCRIPT, MAX_PUBKEYS_PER_MULTISIG
 from core.script.script import find_and_delete, push_data
 from core.script.scriptnum import decode_num, num_to_int32
@@ -18,10 +24,10 @@ from core.script.sigencoding import check_pubkey_encoding, check_signature_encod
 VALIDATION_WEIGHT_PER_SIGOP_PASSED = 50
 VALIDATION_WEIGHT_OFFSET = 50
 
-_CONST_SCRIPTCODE = ScriptFlags.CONST_SCRIPTCODE
-_NULLFAIL = ScriptFlags.NULLFAIL
-_NULLDUMMY = ScriptFlags.NULLDUMMY
-_DISCOURAGE_UPGRADABLE_PUBKEYTYPE = ScriptFlags.DISCOURAGE_UPGRADABLE_PUBKEYTYPE
+_CONST_SCRIPTCODE = SCRIPT_VERIFY_CONST_SCRIPTCODE
+_NULLFAIL = SCRIPT_VERIFY_NULLFAIL
+_NULLDUMMY = SCRIPT_VERIFY_NULLDUMMY
+_DISCOURAGE_UPGRADABLE_PUBKEYTYPE = SCRIPT_VERIFY_DISCOURAGE_UPGRADABLE_PUBKEYTYPE
 
 
 def _drop_signature(script_code: bytes, sig: bytes, flags: int) -> bytes:
@@ -97,7 +103,7 @@ def eval_checkmultisig(
 
     The n public keys count towards the opcode limit. Pre-tapscript only.
     """
-    minimal = bool(flags & ScriptFlags.MINIMALDATA)
+    minimal = bool(flags & SCRIPT_VERIFY_MINIMALDATA)
     i = 1
     if len(stack) < i:
         raise ScriptFailure(ScriptError.INVALID_STACK_OPERATION)
