@@ -10,10 +10,10 @@ from core.consensus.hashes import Txid, Wtxid, sha256d
 from core.consensus.serialize import (
     ByteReader,
     i32le,
+    i64le,
     ser_compact_size,
     ser_var_bytes,
     u32le,
-    u64le,
 )
 
 WITNESS_SCALE_FACTOR = 4
@@ -72,7 +72,8 @@ class TxOut:
     script_pubkey: bytes
 
     def serialize(self) -> bytes:
-        return u64le(self.value) + ser_var_bytes(self.script_pubkey)
+        # CAmount is signed (TxOut.read uses i64), so a negative value must serialize too
+        return i64le(self.value) + ser_var_bytes(self.script_pubkey)
 
     @classmethod
     def read(cls, r: ByteReader) -> TxOut:
