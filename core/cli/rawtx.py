@@ -21,10 +21,7 @@ from core.consensus.tx import Transaction, TxOut
 from core.script.standard import TxoutType, solve
 
 _BTC_MARK = re.compile(r'"__btc__(-?\d+\.\d{8})"')
-_OP_RETURN = 0x6A
 _OP_CHECKSIGADD = 0xBA
-_MAX_OPCODE = 0xB9  # OP_NOP10
-_MAX_SCRIPT_SIZE = 10_000
 
 
 def _hex_arg(value: str, what: str) -> bytes:
@@ -98,12 +95,6 @@ def decode_tx_json(tx: Transaction, net: Network) -> dict[str, Any]:
     }
 
 
-def _is_op_success(op: int) -> bool:
-    return op in (80, 98) or 126 <= op <= 129 or 131 <= op <= 134 or op in (137, 138, 141, 142) or (
-        149 <= op <= 153 or 187 <= op <= 254
-    )
-
-
 def _can_wrap(script: bytes, kind: TxoutType) -> bool:
     if kind not in (
         TxoutType.MULTISIG,
@@ -114,15 +105,12 @@ def _can_wrap(script: bytes, kind: TxoutType) -> bool:
         TxoutType.WITNESS_V0_SCRIPTHASH,
     ):
         return False
-    from core.script.script import iter_ops
+    from core.script.opcodes import is_op_success
+    from core.script.script import has_valid_ops, is_unspendable, iter_ops
 
-    if (script and script[0] == _OP_RETURN) or len(script) > _MAX_SCRIPT_SIZE:
+    if not has_valid_ops(script) or is_unspendable(script):
         return False
-    try:
-        ops = [op for op, _data, _pos in iter_ops(script)]
-    except Exception:  # a truncated push: Core's HasValidOps() is false
-        return False
-    return all(op <= _MAX_OPCODE and op != _OP_CHECKSIGADD and not _is_op_success(op) for op in ops)
+    return all(op != _OP_CHECKSIGADD and not is_op_success(op) for op, _data, _pos in iter_ops(script))
 
 
 def decode_script_json(script: bytes, net: Network) -> dict[str, Any]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.script.errors import ScriptDecodeError
+from core.script.script import iter_ops, witness_program
+
 _OP_0 = 0x00
 _OP_PUSHDATA4 = 0x4E
 _OP_1 = 0x51
@@ -43,42 +46,12 @@ class Solution:
     solutions: tuple[bytes, ...] = ()
 
 
-def witness_program(spk: bytes) -> tuple[int, bytes] | None:
-    """Core's IsWitnessProgram: (version, program) for a segwit output script, else None."""
-    n = len(spk)
-    if n < 4 or n > 42:
-        return None
-    op = spk[0]
-    if op != _OP_0 and not _OP_1 <= op <= _OP_16:
-        return None
-    if spk[1] + 2 != n:
-        return None
-    return (0 if op == _OP_0 else op - _OP_1 + 1), spk[2:]
-
-
 def _ops(script: bytes) -> list[tuple[int, bytes | None]] | None:
     """Split into (opcode, push) pairs; None if a push runs past the end."""
-    out: list[tuple[int, bytes | None]] = []
-    i, n = 0, len(script)
-    while i < n:
-        op = script[i]
-        i += 1
-        if op <= _OP_PUSHDATA4:
-            if op < 0x4C:
-                size = op
-            else:
-                width = {0x4C: 1, 0x4D: 2, 0x4E: 4}[op]
-                if i + width > n:
-                    return None
-                size = int.from_bytes(script[i : i + width], "little")
-                i += width
-            if i + size > n:
-                return None
-            out.append((op, script[i : i + size]))
-            i += size
-        else:
-            out.append((op, None))
-    return out
+    try:
+        return [(op, data) for op, data, _pos in iter_ops(script)]
+    except ScriptDecodeError:
+        return None
 
 
 def _valid_pubkey_size(b: bytes) -> bool:
