@@ -6,7 +6,7 @@ WITNESS_PUBKEYTYPE). Each check raises ScriptFailure with Core's error code, or 
 
 from __future__ import annotations
 
-from core.crypto.ecdsa import check_low_s, is_compressed_or_uncompressed_pubkey, is_compressed_pubkey
+from core.crypto.ecdsa import SECP256K1_ORDER, is_compressed_or_uncompressed_pubkey, is_compressed_pubkey
 from core.script.errors import ScriptError, ScriptFailure
 from core.script.flags import (
     SCRIPT_VERIFY_DERSIG,
@@ -63,11 +63,19 @@ def is_defined_hashtype_signature(sig: bytes) -> bool:
     return 1 <= base <= 3
 
 
-def check_low_der_signature(sig: bytes) -> None:
-    """Core's IsLowDERSignature: strict DER and S at most n/2 (SIG_DER / SIG_HIGH_S)."""
-    if not is_valid_signature_encoding(sig):
+def check_low_der_signature(sig: bytes, der_checked: bool = False) -> None:
+    """Core's IsLowDERSignature: strict DER and S at most n/2 (SIG_DER / SIG_HIGH_S).
+
+    `der_checked` says the caller has just established strict DER, so it is not checked twice."""
+    if not der_checked and not is_valid_signature_encoding(sig):
         raise ScriptFailure(ScriptError.SIG_DER)
-    if not check_low_s(sig[:-1]):
+    # Strict DER is established, so S can be read in place (what CheckLowS's lax parse would find;
+    # R or S at or above the order parse as zero there, which counts as low).
+    len_r = sig[3]
+    len_s = sig[5 + len_r]
+    r = int.from_bytes(sig[4 : 4 + len_r], "big")
+    s = int.from_bytes(sig[6 + len_r : 6 + len_r + len_s], "big")
+    if r < SECP256K1_ORDER and s < SECP256K1_ORDER and s > SECP256K1_ORDER // 2:
         raise ScriptFailure(ScriptError.SIG_HIGH_S)
 
 
@@ -75,10 +83,11 @@ def check_signature_encoding(sig: bytes, flags: int) -> None:
     """Core's CheckSignatureEncoding for ECDSA signatures (the empty signature always passes)."""
     if not sig:
         return
-    if flags & _DER_FLAGS and not is_valid_signature_encoding(sig):
+    der_checked = bool(flags & _DER_FLAGS)
+    if der_checked and not is_valid_signature_encoding(sig):
         raise ScriptFailure(ScriptError.SIG_DER)
     if flags & SCRIPT_VERIFY_LOW_S:
-        check_low_der_signature(sig)
+        check_low_der_signature(sig, der_checked)
     if flags & SCRIPT_VERIFY_STRICTENC and not is_defined_hashtype_signature(sig):
         raise ScriptFailure(ScriptError.SIG_HASHTYPE)
 
