@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.consensus.hashes import sha256
+from core.consensus.hashes import hash160, sha256
 from core.consensus.serialize import ser_compact_size
 from core.consensus.tx import Transaction, TxOut
 from core.crypto.taproot import (
@@ -53,7 +53,7 @@ from core.script.script import (
 )
 from core.script.scriptnum import cast_to_bool
 from core.script.sighash import PrecomputedTxData
-from core.script.sigops import VALIDATION_WEIGHT_OFFSET
+from core.script.sigops import VALIDATION_WEIGHT_OFFSET, eval_checksig
 
 __all__ = [
     "count_witness_sigops",
@@ -115,6 +115,35 @@ def execute_witness_script(
         raise ScriptFailure(_E.EVAL_FALSE)
 
 
+# OP_DUP OP_HASH160 <20 bytes> OP_EQUALVERIFY OP_CHECKSIG, around the program
+_P2PKH_HEAD = bytes((Opcode.OP_DUP, Opcode.OP_HASH160, 20))
+_P2PKH_TAIL = bytes((Opcode.OP_EQUALVERIFY, Opcode.OP_CHECKSIG))
+
+
+def _execute_p2wpkh(
+    stack: list[bytes],
+    script: bytes,
+    program: bytes,
+    flags: int,
+    checker: BaseSignatureChecker,
+    execdata: ScriptExecutionData,
+) -> None:
+    """The implied P2PKH script of a P2WPKH spend, run as straight-line code.
+
+    Equivalent to execute_witness_script on DUP HASH160 <program> EQUALVERIFY CHECKSIG with the
+    stack [sig, pubkey] (same checks, same order, same errors; a differential test holds the two
+    together). It exists because P2WPKH is most inputs and the generic loop costs more than the
+    signature check's own Python overhead.
+    """
+    sig, pubkey = stack
+    if len(sig) > MAX_SCRIPT_ELEMENT_SIZE or len(pubkey) > MAX_SCRIPT_ELEMENT_SIZE:
+        raise ScriptFailure(_E.PUSH_SIZE)
+    if hash160(pubkey) != program:
+        raise ScriptFailure(_E.EQUALVERIFY)
+    if not eval_checksig(sig, pubkey, script, 0, execdata, flags, checker, SigVersion.WITNESS_V0):
+        raise ScriptFailure(_E.EVAL_FALSE)
+
+
 def verify_witness_program(
     witness: Sequence[bytes],
     version: int,
@@ -141,9 +170,8 @@ def verify_witness_program(
             # P2WPKH: exactly signature and pubkey, run against the implied P2PKH script.
             if len(stack) != 2:
                 raise ScriptFailure(_E.WITNESS_PROGRAM_MISMATCH)
-            script = bytes((Opcode.OP_DUP, Opcode.OP_HASH160, 20)) + program
-            script += bytes((Opcode.OP_EQUALVERIFY, Opcode.OP_CHECKSIG))
-            execute_witness_script(stack, script, flags, SigVersion.WITNESS_V0, checker, execdata)
+            script = _P2PKH_HEAD + program + _P2PKH_TAIL
+            _execute_p2wpkh(stack, script, program, flags, checker, execdata)
             return
         raise ScriptFailure(_E.WITNESS_PROGRAM_WRONG_LENGTH)
     if version == 1 and len(program) == WITNESS_V1_TAPROOT_SIZE and not is_p2sh:
@@ -211,15 +239,22 @@ def verify_script(
 
     # scriptSig and scriptPubKey run in turn on one stack, never concatenated (CVE-2010-5141).
     stack: list[bytes] = []
-    eval_script(stack, script_sig, flags, checker, SigVersion.BASE)
+    if script_sig:  # an empty script leaves the stack as it is
+        eval_script(stack, script_sig, flags, checker, SigVersion.BASE)
     stack_copy = list(stack) if flags & SCRIPT_VERIFY_P2SH else []
-    eval_script(stack, script_pubkey, flags, checker, SigVersion.BASE)
+    spk_program = witness_program(script_pubkey)
+    if spk_program is not None and not stack:
+        # Evaluating a witness program only pushes its version number and its program.
+        version, program = spk_program
+        stack += [bytes((version,)) if version else b"", program]
+    else:
+        eval_script(stack, script_pubkey, flags, checker, SigVersion.BASE)
     if not stack or not cast_to_bool(stack[-1]):
         raise ScriptFailure(_E.EVAL_FALSE)
 
     had_witness = False
     if flags & SCRIPT_VERIFY_WITNESS:
-        prog = witness_program(script_pubkey)
+        prog = spk_program
         if prog is not None:
             had_witness = True
             # The scriptSig must be exactly empty, or it would reintroduce malleability.

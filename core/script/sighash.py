@@ -108,6 +108,14 @@ class PrecomputedTxData:
     def hash_outputs(self) -> bytes:
         return sha256(self.sha_outputs)
 
+    @cached_property
+    def v0_all_parts(self) -> tuple[bytes, bytes]:
+        """The BIP143 SIGHASH_ALL preimage's fixed head (version, hashPrevouts, hashSequence) and
+        tail (hashOutputs, locktime, hash type)."""
+        tx = self.tx
+        head = i32le(tx.version) + self.hash_prevouts + self.hash_sequence
+        return head, self.hash_outputs + u32le(tx.locktime) + u32le(SIGHASH_ALL)
+
     # --- legacy serialization pieces -----------------------------------------------------------
     @cached_property
     def legacy_blank_inputs(self) -> tuple[bytes, ...]:
@@ -268,6 +276,13 @@ def segwit_v0_sigmsg(
     """
     if cache is None:
         cache = PrecomputedTxData(tx)
+    txin = tx.vin[input_index]
+    if hash_type == SIGHASH_ALL:
+        # The common case, with the per-transaction parts serialized once.
+        head, tail = cache.v0_all_parts
+        return b"".join(
+            (head, txin.prevout.serialize(), ser_var_bytes(script_code), i64le(amount), u32le(txin.sequence), tail)
+        )
     base_type = hash_type & 0x1F
     anyone_can_pay = bool(hash_type & SIGHASH_ANYONECANPAY)
     zero = bytes(32)
@@ -283,7 +298,6 @@ def segwit_v0_sigmsg(
     else:
         # Unlike legacy SIGHASH_SINGLE there is no "one" bug: a missing output commits to zero.
         hash_outputs = zero
-    txin = tx.vin[input_index]
     return b"".join(
         (
             i32le(tx.version),

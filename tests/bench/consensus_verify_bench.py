@@ -105,7 +105,7 @@ def run(n: int = 2000) -> list[dict]:
         tx, spent, triples = build(n, rng)
         # Interleave rounds so machine noise hits both sides alike.
         full_t, bare_t = [], []
-        for _ in range(7):
+        for _ in range(11):
             full_t.append(_time_full(tx, spent))
             bare_t.append(bare(triples))
         full_us = min(full_t) / n * 1e6
