@@ -111,6 +111,6 @@ def format_flags(flags: int) -> str:
 
 def is_valid_flag_combination(flags: int) -> bool:
     """Core's IsValidFlagCombination: CLEANSTACK needs WITNESS, and WITNESS needs P2SH."""
-    if flags & F.CLEANSTACK and not flags & F.WITNESS:
+    if flags & SCRIPT_VERIFY_CLEANSTACK and not flags & SCRIPT_VERIFY_WITNESS:
         return False
-    return not (flags & F.WITNESS and not flags & F.P2SH)
+    return not (flags & SCRIPT_VERIFY_WITNESS and not flags & SCRIPT_VERIFY_P2SH)
