@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 from core.consensus.hashes import sha256d
 from core.p2p.errors import BadChecksum, BadCommand, BadMagic, MessageTooLarge, TransportError
+from core.p2p.messages.constants import MAX_PROTOCOL_MESSAGE_LENGTH
 
-MAX_PROTOCOL_MESSAGE_LENGTH = 4_000_000  # Core's cap on a message payload (net.h)
 MESSAGE_START_SIZE = 4
 COMMAND_SIZE = 12
 CHECKSUM_SIZE = 4
