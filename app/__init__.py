@@ -1,0 +1,1 @@
+"""Peerwallet's Qt window (PySide6 on a qasync loop). All logic lives in core/."""
