@@ -50,56 +50,26 @@ MAINNET = Network(
     is_test=False,
 )
 
-TESTNET = Network(
-    name="test",
-    pubkey_address_prefix=b"\x6f",
-    script_address_prefix=b"\xc4",
-    secret_key_prefix=b"\xef",
-    bech32_hrp="tb",
-    ext_public_key_prefix=_TEST_EXT_PUB,
-    ext_secret_key_prefix=_TEST_EXT_PRV,
-)
 
-TESTNET4 = Network(
-    name="testnet4",
-    pubkey_address_prefix=b"\x6f",
-    script_address_prefix=b"\xc4",
-    secret_key_prefix=b"\xef",
-    bech32_hrp="tb",
-    ext_public_key_prefix=_TEST_EXT_PUB,
-    ext_secret_key_prefix=_TEST_EXT_PRV,
-)
+def _test_network(name: str, hrp: str) -> Network:
+    # Every test network shares testnet's base58 prefixes and extended-key versions.
+    return Network(
+        name=name,
+        pubkey_address_prefix=b"\x6f",
+        script_address_prefix=b"\xc4",
+        secret_key_prefix=b"\xef",
+        bech32_hrp=hrp,
+        ext_public_key_prefix=_TEST_EXT_PUB,
+        ext_secret_key_prefix=_TEST_EXT_PRV,
+    )
 
-SIGNET = Network(
-    name="signet",
-    pubkey_address_prefix=b"\x6f",
-    script_address_prefix=b"\xc4",
-    secret_key_prefix=b"\xef",
-    bech32_hrp="tb",
-    ext_public_key_prefix=_TEST_EXT_PUB,
-    ext_secret_key_prefix=_TEST_EXT_PRV,
-)
 
-REGTEST = Network(
-    name="regtest",
-    pubkey_address_prefix=b"\x6f",
-    script_address_prefix=b"\xc4",
-    secret_key_prefix=b"\xef",
-    bech32_hrp="bcrt",
-    ext_public_key_prefix=_TEST_EXT_PUB,
-    ext_secret_key_prefix=_TEST_EXT_PRV,
-)
-
+TESTNET = _test_network("test", "tb")
+TESTNET4 = _test_network("testnet4", "tb")
+SIGNET = _test_network("signet", "tb")
+REGTEST = _test_network("regtest", "bcrt")
 #: Peerwallet's local sandbox chain; uses regtest's address prefixes.
-SANDBOX = Network(
-    name="sandbox",
-    pubkey_address_prefix=b"\x6f",
-    script_address_prefix=b"\xc4",
-    secret_key_prefix=b"\xef",
-    bech32_hrp="bcrt",
-    ext_public_key_prefix=_TEST_EXT_PUB,
-    ext_secret_key_prefix=_TEST_EXT_PRV,
-)
+SANDBOX = _test_network("sandbox", "bcrt")
 
 #: Every known network, in the order lookups that try them all use.
 ALL_NETWORKS: tuple[Network, ...] = (MAINNET, TESTNET, TESTNET4, SIGNET, REGTEST, SANDBOX)
