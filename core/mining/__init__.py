@@ -1,0 +1,1 @@
+"""Block assembly: coinbase transactions, witness commitments and block templates."""
