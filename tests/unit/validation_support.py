@@ -17,7 +17,13 @@ from core.crypto.ecdsa import ecdsa_sign, pubkey_from_privkey
 from core.crypto.schnorr import schnorr_sign, xonly_pubkey_from_privkey
 from core.crypto.taproot import taproot_tweak_pubkey, taproot_tweak_seckey
 from core.mining.coinbase import add_witness_commitment, create_coinbase
-from core.script.sighash import SIGHASH_ALL, SIGHASH_DEFAULT, PrecomputedTxData, segwit_v0_sighash, taproot_sighash
+from core.script.sighash import (
+    SIGHASH_ALL,
+    SIGHASH_DEFAULT,
+    PrecomputedTxData,
+    segwit_v0_sighash,
+    taproot_sighash,
+)
 from core.validation.deployments import block_subsidy
 
 REGTEST: ChainParams = params_for("regtest")
