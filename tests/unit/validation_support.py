@@ -124,3 +124,113 @@ def rebuild(block: Block, txs: tuple[Transaction, ...], commit: bool = True) -> 
     else:
         b = Block(dataclasses.replace(block.header, merkle_root=b.computed_merkle_root[0]), txs)
     return grind(b)
+
+
+# --- a wallet and chain driver for whole-chain tests ---------------------------------------------------
+
+
+@dataclass
+class Wallet:
+    """Coins our keys control, as a chain of blocks leaves them (copy it at a fork point)."""
+
+    keys: tuple[Key, ...]
+    coins: dict[OutPoint, tuple[TxOut, Key, int, bool]] = dataclasses.field(default_factory=dict)
+
+    def copy(self) -> Wallet:
+        return Wallet(self.keys, dict(self.coins))
+
+    def key_for(self, spk: bytes) -> Key | None:
+        for k in self.keys:
+            if k.script_pubkey == spk:
+                return k
+        return None
+
+    def spendable(self, height: int) -> list[tuple[OutPoint, TxOut, Key]]:
+        """Coins a block at `height` may spend (coinbases need 100 confirmations), oldest first."""
+        out = []
+        for op, (txout, key, h, cb) in self.coins.items():
+            if not cb or height - h >= 100:
+                out.append((op, txout, key))
+        return out
+
+    def apply(self, block: Block, height: int) -> None:
+        for i, tx in enumerate(block.txs):
+            if i:
+                for txin in tx.vin:
+                    self.coins.pop(txin.prevout, None)
+            for n, out in enumerate(tx.vout):
+                key = self.key_for(out.script_pubkey)
+                if key is not None:
+                    self.coins[OutPoint(tx.txid, n)] = (out, key, height, i == 0)
+
+
+def build_block(
+    wallet: Wallet,
+    prev: BlockHash,
+    height: int,
+    time: int,
+    n_txs: int = 2,
+    inputs_per_tx: int = 2,
+    tag: int = 0,
+) -> Block:
+    """A block spending up to n_txs * inputs_per_tx of `wallet`'s coins, paying back to its keys.
+
+    `tag` changes fees (hence txids) so two branches built from one wallet differ. Updates `wallet`.
+    """
+    coins = wallet.spendable(height)
+    txs = []
+    fees = 0
+    keys = wallet.keys
+    for t in range(n_txs):
+        chunk = coins[t * inputs_per_tx : (t + 1) * inputs_per_tx]
+        if not chunk:
+            break
+        total = sum(out.value for _, out, _ in chunk)
+        fee = 1000 + tag + t
+        a = keys[(height + t) % len(keys)]
+        b = keys[(height + t + 1) % len(keys)]
+        half = (total - fee) // 2
+        txs.append(spend(chunk, [TxOut(half, a.script_pubkey), TxOut(total - fee - half, b.script_pubkey)]))
+        fees += fee
+    payout = keys[height % len(keys)].script_pubkey
+    block = make_block(prev, height, time, txs, payout=payout, fees=fees, extra_nonce=tag)
+    wallet.apply(block, height)
+    return block
+
+
+class ChainDriver:
+    """A header tree and a ChainState over files in one directory; `submit` does what a peer's block does."""
+
+    def __init__(self, directory, params: ChainParams = REGTEST, persist_headers: bool = True) -> None:
+        from core.chain.header_store import HeaderStore
+        from core.chain.headers import HeaderTree
+        from core.validation.chainstate import ChainState
+
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.params = params
+        self.store = HeaderStore(directory / "headers.sqlite") if persist_headers else None
+        self.tree = HeaderTree(params, self.store)
+        self.cs = ChainState(params, self.tree, directory / "chainstate.sqlite")
+
+    def submit(self, *blocks: Block):
+        """Accept the headers, store the blocks, activate the best chain; returns the ChainUpdate."""
+        from core.chain.entry import Rejected
+
+        result = self.tree.accept([b.header for b in blocks])
+        assert not isinstance(result, Rejected), result
+        for b in blocks:
+            self.cs.store_block(b)
+        return self.cs.activate_best_chain()
+
+    def close(self) -> None:
+        self.cs.close()
+        if self.store is not None:
+            self.store.close()
+
+    def utxos(self) -> dict[bytes, object]:
+        return dict(self.cs.iter_coins())
+
+
+def genesis_time(params: ChainParams = REGTEST) -> int:
+    return params.genesis.header.time
