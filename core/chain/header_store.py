@@ -1,0 +1,120 @@
+"""SQLite persistence of the header tree: one row per header, written in one transaction per accepted
+batch, read back in one ordered scan on start.
+
+Rows keep the raw 80 bytes (the header itself), its hash, parent, height, cumulative work and status
+flags. The hash is stored rather than recomputed so a restart costs a table scan, not a million
+double-SHA256s; rows are only ever written by our own tree after validation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.chain.errors import HeaderStoreError
+from core.consensus.block import BlockHeader
+from core.consensus.errors import DecodeError
+
+if TYPE_CHECKING:
+    from core.chain.entry import HeaderEntry
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS headers (
+    hash BLOB PRIMARY KEY,
+    prev BLOB NOT NULL,
+    height INTEGER NOT NULL,
+    chain_work BLOB NOT NULL,
+    raw BLOB NOT NULL,
+    status INTEGER NOT NULL DEFAULT 0
+);
+"""
+_WORK_BYTES = 32  # chain work is a uint256, stored big-endian so it also sorts as bytes
+
+
+class HeaderStore:
+    """The header database of one network (its genesis hash is recorded and checked)."""
+
+    def __init__(self, path: str | Path) -> None:
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable across application crashes in WAL mode; an OS crash may lose the last batch,
+            # which the next sync simply fetches again.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as e:
+            raise HeaderStoreError(f"cannot open header store {path}: {e}") from e
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> HeaderStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def has_genesis(self, genesis_hash: bytes) -> bool:
+        """True if the store was created for this genesis; False if it is empty. Raises HeaderStoreError
+        for a store of another network."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='genesis'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('genesis', ?)", (genesis_hash,))
+            return False
+        if bytes(row[0]) != genesis_hash:
+            raise HeaderStoreError("header store belongs to another network (genesis mismatch)")
+        return True
+
+    def add(self, entries: Sequence[HeaderEntry]) -> None:
+        """Insert entries in one transaction (already-present hashes are left as they are)."""
+        rows = [
+            (e.hash, e.header.prev_block, e.height, e.chain_work.to_bytes(_WORK_BYTES, "big"), e.header.serialize(), e.status)
+            for e in entries
+        ]
+        try:
+            with self._transaction():
+                self._db.executemany("INSERT OR IGNORE INTO headers VALUES (?, ?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as e:
+            raise HeaderStoreError(f"cannot write headers: {e}") from e
+
+    def set_status(self, entries: Sequence[HeaderEntry]) -> None:
+        """Persist the status flags of `entries`."""
+        try:
+            with self._transaction():
+                self._db.executemany("UPDATE headers SET status=? WHERE hash=?", [(e.status, e.hash) for e in entries])
+        except sqlite3.Error as e:
+            raise HeaderStoreError(f"cannot update header status: {e}") from e
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM headers").fetchone()[0]
+
+    def load(self) -> Iterator[tuple[BlockHeader, bytes, int, int, int]]:
+        """Every stored header as (header, hash, height, chain_work, status) in insertion order (rowid),
+        so a parent always comes before its children and no sort is needed."""
+        try:
+            cur = self._db.execute("SELECT raw, hash, height, chain_work, status FROM headers ORDER BY rowid")
+            parse = BlockHeader.parse
+            while rows := cur.fetchmany(10_000):
+                for raw, h, height, work, status in rows:
+                    yield parse(raw), bytes(h), height, int.from_bytes(work, "big"), status
+        except (sqlite3.Error, DecodeError) as e:
+            raise HeaderStoreError(f"cannot read header store: {e}") from e
+
+    def _transaction(self) -> _Txn:
+        return _Txn(self._db)
+
+
+class _Txn:
+    """BEGIN/COMMIT around a block of writes (ROLLBACK on error); the connection runs in autocommit."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
