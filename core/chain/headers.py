@@ -166,14 +166,15 @@ class HeaderTree:
         now = int(_time.time()) if now is None else now
         old_tip = self.tip
         new: list[HeaderEntry] = []
+        raws: list[bytes] = []
         last_seen: HeaderEntry | None = None
         rejected: tuple[BlockHeader, str] | None = None
         try:
-            last_seen, rejected = self._accept_loop(headers, now, new)
+            last_seen, rejected = self._accept_loop(headers, now, new, raws)
         finally:
             # Persist what was accepted even if the loop failed half way.
             if new and self._store is not None:
-                self._store.add(new)
+                self._store.add(new, raws)
         result = self._result(old_tip, new, last_seen)
         if rejected is not None:
             return Rejected(rejected[0], rejected[1], result if (new or last_seen is not None) else None)
@@ -195,7 +196,7 @@ class HeaderTree:
         return Reorganized(_path_down(old_tip, fork), tuple(self._chain[fork.height + 1 :]))
 
     def _accept_loop(
-        self, headers: Iterable[BlockHeader], now: int, new: list[HeaderEntry]
+        self, headers: Iterable[BlockHeader], now: int, new: list[HeaderEntry], raws: list[bytes]
     ) -> tuple[HeaderEntry | None, tuple[BlockHeader, str] | None]:
         # Everything the loop touches per header is a local: attribute lookups dominate in CPython.
         params = self.params
@@ -287,6 +288,7 @@ class HeaderTree:
             leaves.pop(prev, None)
             leaves[entry] = None
             new.append(entry)
+            raws.append(raw)
             window.append(t)
             if len(window) > MEDIAN_TIME_SPAN:
                 del window[0]
@@ -350,7 +352,7 @@ class HeaderTree:
 
     # --- persistence -----------------------------------------------------------------------------
     def _load(self, store: HeaderStore) -> None:
-        """Rebuild the tree from the store: rows come in insertion order, so parents precede children."""
+        """Rebuild the tree from the store: rows come ordered by height, so parents precede children."""
         if not store.has_genesis(self.genesis.hash):
             store.add([self.genesis])
         index = self._index
