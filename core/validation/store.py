@@ -124,7 +124,8 @@ class ChainDB:
         return self.conn.execute("SELECT 1 FROM blocks WHERE hash = ?", (block_hash,)).fetchone() is not None
 
     def block_hashes(self) -> list[bytes]:
-        return [bytes(r[0]) for r in self.conn.execute("SELECT hash FROM blocks")]
+        """Hashes of every stored block, in the order they were stored."""
+        return [bytes(r[0]) for r in self.conn.execute("SELECT hash FROM blocks ORDER BY rowid")]
 
     def delete_block(self, block_hash: bytes) -> None:
         self.conn.execute("DELETE FROM blocks WHERE hash = ?", (block_hash,))
