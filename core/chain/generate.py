@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 import struct
 
-from core.chain.entry import HeaderEntry
+from core.chain.entry import HeaderEntry, get_skip_height
 from core.chain.errors import ChainError
 from core.chain.headers import HeaderTree
 from core.chain.params import ChainParams
-from core.chain.pow import get_next_work_required
-from core.consensus.block import BlockHeader, bits_to_target
+from core.chain.pow import get_next_work_required, pow_bits_for
+from core.consensus.block import BlockHeader, bits_to_target, block_proof
 from core.consensus.hashes import BlockHash
 
 _HEADER = struct.Struct("<i32s32sIII")
@@ -85,4 +85,24 @@ def generate_headers(
         out.append(header)
         prev_hash = sha256(sha256(header.serialize()).digest()).digest()
         t += spacing
+    return out
+
+
+def entry_chain(
+    params: ChainParams, times: list[int], bits: list[int], version: int = DEFAULT_VERSION
+) -> list[HeaderEntry]:
+    """Linked entries from genesis (times[0], bits[0] are height 0) with no proof of work: for testing
+    the difficulty rules at real networks' difficulty, where mining is out of reach. Skip pointers, chain
+    work and the min-difficulty cache are filled in as the tree would."""
+    out: list[HeaderEntry] = []
+    prev: HeaderEntry | None = None
+    for height, (t, b) in enumerate(zip(times, bits, strict=True)):
+        prev_hash = prev.hash if prev is not None else BlockHash()
+        header = BlockHeader(version, prev_hash, bytes(32), t, b, 0)
+        work = block_proof(b) + (prev.chain_work if prev is not None else 0)
+        skip = prev.ancestor(get_skip_height(height)) if prev is not None else None
+        entry = HeaderEntry(header, header.hash, height, work, prev, skip)
+        entry.pow_bits = pow_bits_for(entry, params)
+        out.append(entry)
+        prev = entry
     return out
