@@ -137,7 +137,9 @@ def test_bip94_retarget_uses_first_block_bits() -> None:
     expected = target_to_bits(bits_to_target(REAL_A)[0] * actual // TESTNET4.pow_target_timespan)
     assert get_next_work_required(last, last.time + 600, TESTNET4) == expected == 0x1C0FFDF6
     # Without BIP94 (testnet3) the min-difficulty last block leaks into the new target.
-    assert get_next_work_required(_bip94_chain(TESTNET3)[-1], last.time + 600, TESTNET3) == LIMIT_BITS
+    # testnet3 (no BIP94) retargets from the last block's min-difficulty bits: almost the pow limit.
+    leaked = target_to_bits(bits_to_target(LIMIT_BITS)[0] * actual // TESTNET3.pow_target_timespan)
+    assert get_next_work_required(_bip94_chain(TESTNET3)[-1], last.time + 600, TESTNET3) == leaked == 0x1D00FFDE
 
 
 def test_bip94_retarget_clamps_timespan() -> None:
