@@ -5,7 +5,13 @@ import pytest
 
 from core.chain.errors import ChainError, UnknownNetworkError
 from core.chain.genesis import TIMES_HEADLINE
-from core.chain.params import DEFAULT_SIGNET_CHALLENGE, NETWORK_NAMES, params_for, regtest_params, signet_params
+from core.chain.params import (
+    DEFAULT_SIGNET_CHALLENGE,
+    NETWORK_NAMES,
+    params_for,
+    regtest_params,
+    signet_params,
+)
 from core.consensus.block import bits_to_target
 from core.consensus.network import MAINNET, REGTEST, SANDBOX, SIGNET, TESTNET4
 
