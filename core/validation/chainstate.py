@@ -300,16 +300,21 @@ class ChainState:
         self._pending.pop(entry.hash, None)
 
     # --- activating the best chain -----------------------------------------------------------------------------
-    def activate_best_chain(self) -> ChainUpdate:
+    def activate_best_chain(self, max_blocks: int | None = None) -> ChainUpdate:
         """Move the tip to the most-work valid chain whose blocks are all stored (Core's ActivateBestChain).
 
         Disconnects back to the fork point and connects forward one block at a time; a block that
         fails validation is marked invalid in the header tree and the next best chain is tried
         (which may be the one we started on). Returns the net change.
+
+        With `max_blocks`, returns after connecting that many blocks once the tip has more work than
+        it started with (as Core releases cs_main every 32 blocks), so a long sync can be done in
+        steps: call again while the update changed the tip or found invalid blocks.
         """
         start = self.tip
         invalid: list[tuple[BlockHash, str]] = []
-        while True:
+        connected = 0
+        while max_blocks is None or connected < max_blocks or self.tip.chain_work <= start.chain_work:
             with self._tree_lock:
                 target = self._best_candidate()
             if target is None:
@@ -327,6 +332,9 @@ class ChainState:
                     log.info("block %s at height %d invalid: %s", entry.hash, entry.height, e)
                     invalid.append((entry.hash, e.reason))
                     self._invalidate(entry)
+                    break
+                connected += 1
+                if max_blocks is not None and connected >= max_blocks and self.tip.chain_work > start.chain_work:
                     break
         return self._net_update(start, self.tip, tuple(invalid))
 

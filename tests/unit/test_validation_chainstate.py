@@ -208,3 +208,30 @@ def test_spend_of_coin_created_in_reorged_block_fails_after_reorg(tmp_path) -> N
     update = drv.submit(orphan)
     assert update.invalid == ((orphan.hash, "bad-txns-inputs-missingorspent"),)
     drv.close()
+
+
+def test_activation_in_steps(tmp_path) -> None:
+    wallet = Wallet(KEYS)
+    base = _chain(wallet, REGTEST.genesis_hash, 1, 45)
+    fork_wallet = wallet.copy()
+    main = _chain(wallet, base[-1].hash, 46, 20)
+    side = _chain(fork_wallet, base[-1].hash, 46, 25, tag=4)
+    drv = ChainDriver(tmp_path)
+    drv.tree.accept([b.header for b in (*base, *main)])
+    for b in (*base, *main):
+        drv.cs.store_block(b)
+    steps = []
+    while (update := drv.cs.activate_best_chain(max_blocks=10)).tip_changed:
+        steps.append(update)
+    assert [len(u.connected) for u in steps] == [10] * 6 + [5]
+    assert drv.cs.tip.hash == main[-1].hash
+    # A reorg step only stops once the tip has more work than before: here after 21 side blocks.
+    drv.tree.accept([b.header for b in side])
+    for b in side:
+        drv.cs.store_block(b)
+    update = drv.cs.activate_best_chain(max_blocks=3)
+    assert len(update.disconnected) == 20 and len(update.connected) == 21
+    update = drv.cs.activate_best_chain(max_blocks=3)
+    assert len(update.connected) == 3 and drv.cs.height == 69
+    assert drv.cs.activate_best_chain(max_blocks=3).connected == (side[-1],)
+    drv.close()
