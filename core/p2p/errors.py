@@ -1,6 +1,13 @@
 """Errors of the p2p package; every failure decoding peer bytes is one of these."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from core.errors import PeerwalletError
+
+if TYPE_CHECKING:
+    from core.p2p.peer_events import DisconnectReason
 
 
 class P2PError(PeerwalletError):
@@ -49,4 +56,24 @@ class MessageDecodeError(MessageError):
     def __init__(self, command: str, reason: str) -> None:
         super().__init__(f"{command}: {reason}")
         self.command = command
+        self.reason = reason
+
+
+class PeerError(P2PError):
+    """A peer connection could not be used (see `core.p2p.peer`)."""
+
+
+class PeerConnectError(PeerError):
+    """An outbound connection failed before its version handshake completed; `reason` says why."""
+
+    def __init__(self, reason: DisconnectReason) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+class PeerClosedError(PeerError):
+    """The peer was disconnected while an operation (ping, drain) waited on it; `reason` says why."""
+
+    def __init__(self, reason: DisconnectReason | None) -> None:
+        super().__init__(str(reason) if reason is not None else "peer closed")
         self.reason = reason
