@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import struct
 import time as _time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from core.chain.entry import (
@@ -80,6 +80,14 @@ class HeaderTree:
 
     def __contains__(self, block_hash: bytes) -> bool:
         return block_hash in self._index
+
+    def entries(self) -> Iterator[HeaderEntry]:
+        """Every entry, parents before children."""
+        return iter(self._index.values())
+
+    def leaves(self) -> tuple[HeaderEntry, ...]:
+        """Entries without children (branch tips, valid or not), in the order they became tips."""
+        return tuple(self._leaves)
 
     def get(self, block_hash: bytes) -> HeaderEntry | None:
         """The entry with this hash (internal byte order), on any branch, or None."""
@@ -325,13 +333,16 @@ class HeaderTree:
             entry.status |= HeaderStatus.FAILED_VALID
             changed.append(entry)
         h = entry.height
+        visited: set[int] = set()  # branches share ancestors: walk each entry once per call
         for leaf in self._leaves:
             if leaf.height <= h or leaf.ancestor(h) is not entry:
                 continue
             e = leaf
-            while e is not entry and not e.status & HeaderStatus.FAILED_CHILD:
-                e.status |= HeaderStatus.FAILED_CHILD
-                changed.append(e)
+            while e is not entry and id(e) not in visited:
+                visited.add(id(e))
+                if not e.status & HeaderStatus.FAILED_CHILD:
+                    e.status |= HeaderStatus.FAILED_CHILD
+                    changed.append(e)
                 e = e.prev  # type: ignore[assignment]
         if changed and self._store is not None:
             self._store.set_status(changed)
