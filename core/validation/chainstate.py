@@ -25,12 +25,11 @@ from pathlib import Path
 from core.chain.entry import FAILED_MASK, HeaderEntry, HeaderStatus
 from core.chain.headers import HeaderTree
 from core.chain.params import ChainParams
-from core.consensus.block import Block
+from core.consensus.block import HEADER_SIZE, Block, BlockHeader
 from core.consensus.errors import DecodeError
 from core.consensus.hashes import BlockHash
 from core.consensus.tx import OutPoint
 from core.filters.basic import ZERO_FILTER_HEADER, BlockFilter, FilterHash, FilterHeader
-from core.p2p.messages.constants import MAX_GETCFHEADERS_SIZE, MAX_GETCFILTERS_SIZE
 from core.validation.block_check import check_block, contextual_check_block
 from core.validation.connect import BlockContext, ConnectResult, connect_block, disconnect_block
 from core.validation.errors import (
@@ -39,7 +38,7 @@ from core.validation.errors import (
     ChainStateError,
     UnknownBlockError,
 )
-from core.validation.filter_index import CFCHECKPT_INTERVAL, FilterIndex
+from core.validation.filter_index import FilterIndex
 from core.validation.store import ChainDB
 from core.validation.utxo import Coin, CoinsCache, outpoint_key
 
@@ -106,9 +105,7 @@ class ChainState:
         if raw_tip is None:
             self._connect_genesis(genesis)
         else:
-            tip = self.headers.get(BlockHash(raw_tip))
-            if tip is None:
-                raise ChainStateError(f"chain tip {BlockHash(raw_tip)} is not in the header tree")
+            tip = self.headers.get(BlockHash(raw_tip)) or self._recover_headers(BlockHash(raw_tip))
             chain: list[HeaderEntry] = []
             walk: HeaderEntry | None = tip
             while walk is not None:
@@ -133,6 +130,30 @@ class ChainState:
                 stored.append(entry)
         for entry in stored:
             self._pending[entry.hash] = entry
+
+    def _recover_headers(self, tip_hash: BlockHash) -> HeaderEntry:
+        """Re-accept the active chain's headers from our stored blocks.
+
+        The header store commits independently of this database, so after a power cut it can lag
+        behind the tip recorded here; every block up to that tip is stored, so its headers are too.
+        """
+        headers: list[BlockHeader] = []
+        walk = tip_hash
+        while self.headers.get(walk) is None:
+            raw = self.db.get_block_raw(walk)
+            if raw is None:
+                raise ChainStateError(f"chain tip {tip_hash} is not in the header tree and block {walk} is missing")
+            header = BlockHeader.parse(raw[:HEADER_SIZE])
+            headers.append(header)
+            walk = header.prev_block
+        headers.reverse()
+        with self._tree_lock:
+            result = self.headers.accept(headers)
+        entry = self.headers.get(tip_hash)
+        if entry is None:
+            raise ChainStateError(f"stored headers up to the chain tip {tip_hash} were refused: {result}")
+        log.warning("recovered %d headers up to the chain tip from stored blocks", len(headers))
+        return entry
 
     def _connect_genesis(self, genesis: HeaderEntry) -> None:
         block = self.params.genesis
@@ -188,6 +209,10 @@ class ChainState:
         self._remember(block)
         return block
 
+    def get_block_bytes(self, block_hash: bytes) -> bytes | None:
+        """A stored block's serialization (with witnesses), as a `block` message carries it."""
+        return self.db.get_block_raw(block_hash)
+
     def get_coin(self, outpoint: OutPoint) -> Coin | None:
         """The unspent coin at `outpoint` as of the tip, or None."""
         return self.db.fetch_coin(outpoint_key(outpoint))
@@ -204,44 +229,18 @@ class ChainState:
         """Every unspent coin (outpoint key, coin): for tests and diagnostics."""
         return self.db.iter_coins()
 
-    # --- serving BIP157 requests -------------------------------------------------------------------------------
-    def _range(self, start_height: int, stop_hash: bytes, limit: int) -> list[HeaderEntry] | None:
-        """Active-chain entries start_height..stop_hash (Core's PrepareBlockFilterRequest), None if refused."""
-        stop = self.headers.get(BlockHash(bytes(stop_hash)))
-        if stop is None or not self._on_chain(stop):
-            return None
-        if start_height > stop.height or stop.height - start_height >= limit:
-            return None
-        return self._chain[start_height : stop.height + 1]
-
+    # --- serving BIP157 requests (None: a request Core refuses, and disconnects the peer for) ----------------
     def cfilters(self, start_height: int, stop_hash: bytes) -> list[BlockFilter] | None:
-        """Filters for `getcfilters`; None for a request Core would refuse (the peer misbehaves)."""
-        entries = self._range(start_height, stop_hash, MAX_GETCFILTERS_SIZE)
-        return None if entries is None else self.filters.filters([e.hash for e in entries])
+        """The filters of active-chain blocks start_height..stop_hash for `getcfilters`."""
+        return self.filters.serve_cfilters(self._chain, start_height, self.headers.get(bytes(stop_hash)))
 
     def cfheaders(self, start_height: int, stop_hash: bytes) -> tuple[FilterHeader, list[FilterHash]] | None:
-        """(previous filter header, filter hashes) for `getcfheaders`; None if refused."""
-        entries = self._range(start_height, stop_hash, MAX_GETCFHEADERS_SIZE)
-        if entries is None:
-            return None
-        prev = ZERO_FILTER_HEADER if start_height == 0 else self.filters.header(self._chain[start_height - 1].hash)
-        hashes = self.filters.filter_hashes([e.hash for e in entries])
-        if prev is None or hashes is None:
-            return None
-        return prev, hashes
+        """(previous filter header, filter hashes) of start_height..stop_hash for `getcfheaders`."""
+        return self.filters.serve_cfheaders(self._chain, start_height, self.headers.get(bytes(stop_hash)))
 
     def cfcheckpt(self, stop_hash: bytes) -> list[FilterHeader] | None:
-        """Filter headers at every 1000th height up to stop_hash for `cfcheckpt`; None if refused."""
-        stop = self.headers.get(BlockHash(bytes(stop_hash)))
-        if stop is None or not self._on_chain(stop):
-            return None
-        out = []
-        for height in range(CFCHECKPT_INTERVAL, stop.height + 1, CFCHECKPT_INTERVAL):
-            fh = self.filters.header(self._chain[height].hash)
-            if fh is None:
-                return None
-            out.append(fh)
-        return out
+        """Filter headers of every 1000th block up to stop_hash for `getcfcheckpt`."""
+        return self.filters.serve_cfcheckpt(self._chain, self.headers.get(bytes(stop_hash)))
 
     # --- storing blocks ---------------------------------------------------------------------------------------
     def store_block(self, block: Block) -> HeaderEntry:

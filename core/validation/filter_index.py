@@ -4,17 +4,19 @@ Each connected block gets its basic filter (its output scripts plus the scripts 
 taken from the undo data) and its filter header `sha256d(filter_hash || prev_header)`, where the
 genesis block's previous header is 32 zero bytes. Rows are written inside the same database
 transaction as the block's UTXO changes and removed when the block is disconnected, so the index
-always matches the active chain. Height lookups (getcfilters ranges) are resolved by the caller,
-which knows the active chain; this module works by block hash.
+always matches the active chain. The `serve_*` methods answer BIP157 requests given the active chain
+(entries by height) and the request's stop entry, with Core's checks (PrepareBlockFilterRequest).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from core.chain.entry import HeaderEntry
 from core.consensus.block import Block
 from core.consensus.hashes import BlockHash
-from core.filters.basic import BlockFilter, FilterHash, FilterHeader, FilterType
+from core.filters.basic import ZERO_FILTER_HEADER, BlockFilter, FilterHash, FilterHeader, FilterType
+from core.p2p.messages.constants import MAX_GETCFHEADERS_SIZE, MAX_GETCFILTERS_SIZE
 from core.validation.store import ChainDB
 
 #: BIP157: a cfcheckpt carries the filter header of every 1000th block.
@@ -87,3 +89,45 @@ class FilterIndex:
 
     def count(self) -> int:
         return int(self._db.conn.execute("SELECT COUNT(*) FROM filters").fetchone()[0])
+
+    # --- BIP157 requests --------------------------------------------------------------------------------------
+    @staticmethod
+    def _range(
+        chain: Sequence[HeaderEntry], start_height: int, stop: HeaderEntry | None, limit: int
+    ) -> Sequence[HeaderEntry] | None:
+        """chain[start_height..stop] if stop is on the chain and the range is within `limit`, else None."""
+        if stop is None or stop.height >= len(chain) or chain[stop.height] is not stop:
+            return None
+        if start_height > stop.height or stop.height - start_height >= limit:
+            return None
+        return chain[start_height : stop.height + 1]
+
+    def serve_cfilters(
+        self, chain: Sequence[HeaderEntry], start_height: int, stop: HeaderEntry | None
+    ) -> list[BlockFilter] | None:
+        """Filters for `getcfilters` (at most 1000 blocks)."""
+        entries = self._range(chain, start_height, stop, MAX_GETCFILTERS_SIZE)
+        return None if entries is None else self.filters([e.hash for e in entries])
+
+    def serve_cfheaders(
+        self, chain: Sequence[HeaderEntry], start_height: int, stop: HeaderEntry | None
+    ) -> tuple[FilterHeader, list[FilterHash]] | None:
+        """(filter header before start_height, filter hashes) for `getcfheaders` (at most 2000 blocks)."""
+        entries = self._range(chain, start_height, stop, MAX_GETCFHEADERS_SIZE)
+        if entries is None:
+            return None
+        prev = ZERO_FILTER_HEADER if start_height == 0 else self.header(chain[start_height - 1].hash)
+        hashes = self.filter_hashes([e.hash for e in entries])
+        return None if prev is None or hashes is None else (prev, hashes)
+
+    def serve_cfcheckpt(self, chain: Sequence[HeaderEntry], stop: HeaderEntry | None) -> list[FilterHeader] | None:
+        """Filter headers at heights 1000, 2000, ... up to `stop` for `getcfcheckpt`."""
+        if stop is None or stop.height >= len(chain) or chain[stop.height] is not stop:
+            return None
+        out = []
+        for height in range(CFCHECKPT_INTERVAL, stop.height + 1, CFCHECKPT_INTERVAL):
+            fh = self.header(chain[height].hash)
+            if fh is None:
+                return None
+            out.append(fh)
+        return out

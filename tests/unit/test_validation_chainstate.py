@@ -235,3 +235,18 @@ def test_activation_in_steps(tmp_path) -> None:
     assert len(update.connected) == 3 and drv.cs.height == 69
     assert drv.cs.activate_best_chain(max_blocks=3).connected == (side[-1],)
     drv.close()
+
+
+def test_headers_recovered_from_stored_blocks_when_header_store_lags(tmp_path) -> None:
+    wallet = Wallet(KEYS)
+    blocks = _chain(wallet, REGTEST.genesis_hash, 1, 30)
+    drv = ChainDriver(tmp_path, persist_headers=False)
+    drv.submit(*blocks)
+    utxos = drv.utxos()
+    drv.close()
+    # A header tree that lost every header (its store lagged behind after a power cut).
+    again = ChainDriver(tmp_path, persist_headers=False)
+    assert again.tree.height == 30 and again.cs.tip.hash == blocks[-1].hash
+    assert again.utxos() == utxos
+    assert again.cs.get_block_bytes(blocks[4].hash) == blocks[4].serialize()
+    again.close()
