@@ -365,7 +365,8 @@ class ChainState:
         path.reverse()
         return path
 
-    def _mtp_at(self, height: int) -> int:
+    def mtp_at(self, height: int) -> int:
+        """Median time past of the active chain's block at `height` (the tip's: `mtp_at(self.height)`)."""
         return self._chain[height].median_time_past()
 
     def _connect_tip(self, entry: HeaderEntry, block: Block) -> ConnectResult:
@@ -374,7 +375,7 @@ class ChainState:
             raise ChainStateError(f"block {entry.hash} does not extend the tip")
         cache = CoinsCache(self.db)
         result = connect_block(
-            block, BlockContext(entry.height, self._mtp_at), cache, self.params, self.verify_scripts
+            block, BlockContext(entry.height, self.mtp_at), cache, self.params, self.verify_scripts
         )
         with self.db.transaction():
             self.db.write_coins(cache.changes())
