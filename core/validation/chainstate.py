@@ -101,6 +101,9 @@ class ChainState:
         genesis = self.headers.genesis
         if genesis.hash != self.params.genesis_hash:
             raise ChainStateError("header tree and chain params disagree on the genesis block")
+        chain_id = self.db.get_meta("genesis")
+        if chain_id is not None and chain_id != bytes(genesis.hash):
+            raise ChainStateError(f"chain database {self.db.path} belongs to another chain")
         raw_tip = self.db.get_meta("tip")
         if raw_tip is None:
             self._connect_genesis(genesis)
@@ -161,6 +164,7 @@ class ChainState:
             self.db.put_block(block.hash, block.serialize())
             # Core's genesis coinbase is unspendable: it never enters the UTXO set, but it is indexed.
             fh = self.filters.connect(block, (), ZERO_FILTER_HEADER)
+            self.db.set_meta("genesis", bytes(block.hash))
             self.db.set_meta("tip", bytes(block.hash))
         with self._tree_lock:
             self.headers.set_status(genesis, HeaderStatus.HAVE_DATA)

@@ -250,3 +250,15 @@ def test_headers_recovered_from_stored_blocks_when_header_store_lags(tmp_path) -
     assert again.utxos() == utxos
     assert again.cs.get_block_bytes(blocks[4].hash) == blocks[4].serialize()
     again.close()
+
+
+def test_database_of_another_chain_is_refused(tmp_path) -> None:
+    from core.chain.headers import HeaderTree
+    from core.chain.params import params_for
+    from core.validation.chainstate import ChainState
+    from core.validation.errors import ChainStateError
+
+    ChainDriver(tmp_path, persist_headers=False).close()
+    signet = params_for("signet")
+    with pytest.raises(ChainStateError, match="another chain"):
+        ChainState(signet, HeaderTree(signet), tmp_path / "chainstate.sqlite")
