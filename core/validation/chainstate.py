@@ -94,7 +94,11 @@ class ChainState:
         self._arrival: dict[bytes, int] = {}
         self._blocks: OrderedDict[bytes, Block] = OrderedDict()
         self._tip_filter_header: FilterHeader = ZERO_FILTER_HEADER
-        self._load()
+        try:
+            self._load()
+        except BaseException:
+            self.db.close()
+            raise
 
     # --- opening -------------------------------------------------------------------------------------------
     def _load(self) -> None:
