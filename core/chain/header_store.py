@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.chain.errors import HeaderStoreError
-from core.consensus.block import BlockHeader
-from core.consensus.errors import DecodeError
 
 if TYPE_CHECKING:
     from core.chain.entry import HeaderEntry
@@ -100,16 +98,18 @@ class HeaderStore:
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM headers").fetchone()[0]
 
-    def load(self) -> Iterator[tuple[BlockHeader, bytes, int, int, int]]:
-        """Every stored header as (header, hash, height, chain_work, status), ordered by height (then
-        insertion), so a parent always comes before its children."""
+    def load(self) -> Iterator[tuple[bytes, bytes, int, int, int]]:
+        """Every stored header as raw rows (raw 80 bytes, hash, height, chain_work, status), ordered by
+        height (then insertion), so a parent always comes before its children. The tree builds the
+        header objects itself, sharing each parent's hash object."""
         try:
             cur = self._db.execute("SELECT raw, hash, height, chain_work, status FROM headers ORDER BY height, rowid")
-            parse = BlockHeader.parse
             while rows := cur.fetchmany(10_000):
                 for raw, h, height, work, status in rows:
-                    yield parse(raw), bytes(h), height, int.from_bytes(work, "big"), status
-        except (sqlite3.Error, DecodeError) as e:
+                    if len(raw) != 80 or len(h) != 32:
+                        raise HeaderStoreError(f"corrupt header row at height {height}")
+                    yield raw, h, height, int.from_bytes(work, "big"), status
+        except sqlite3.Error as e:
             raise HeaderStoreError(f"cannot read header store: {e}") from e
 
     def _transaction(self) -> _Txn:

@@ -214,6 +214,7 @@ class HeaderTree:
         targets = self._target_cache
         proofs = self._proof_cache
         sha256 = hashlib.sha256
+        new_hash = bytes.__new__
         pack = _HEADER.pack
         from_bytes = int.from_bytes
         pow_limit = params.pow_limit
@@ -284,7 +285,7 @@ class HeaderTree:
             on_chain = prev.height < len(chain) and chain[prev.height] is prev
             entry = HeaderEntry(
                 header,
-                BlockHash(h),
+                new_hash(BlockHash, h),  # bytes.__new__ directly: h is 32 bytes, skip the checking __new__
                 height,
                 prev.chain_work + proof,
                 prev,
@@ -371,18 +372,23 @@ class HeaderTree:
         params = self.params
         # `line` is a chain prefix (line[i].prev is line[i-1]) used to find skip pointers in O(1).
         line = [self.genesis]
-        for header, h, height, chain_work, status in store.load():
+        unpack = _HEADER.unpack
+        new_hash = bytes.__new__
+        for raw, h, height, chain_work, status in store.load():
             if h in index:
                 continue
-            prev = index.get(header.prev_block)
+            version, prev_hash, root, t, bits, nonce = unpack(raw)
+            prev = index.get(prev_hash)
             if prev is None or prev.height != height - 1:
                 raise HeaderStoreError(f"stored header {BlockHash(h)} has no stored parent at the height below it")
+            # The parent's hash object doubles as this header's prev_block (saves an object per header).
+            header = BlockHeader(version, prev.hash, root, t, bits, nonce)
             if len(line) == height and line[-1] is not prev:
                 _repair_line(line, prev)  # this branch is now the longest: make it the line
             skip_h = get_skip_height(height)
             linear = len(line) >= height and line[height - 1] is prev
             entry = HeaderEntry(
-                header, BlockHash(h), height, chain_work, prev, line[skip_h] if linear else prev.ancestor(skip_h), status
+                header, new_hash(BlockHash, h), height, chain_work, prev, line[skip_h] if linear else prev.ancestor(skip_h), status
             )
             entry.pow_bits = pow_bits_for(entry, params)
             index[h] = entry
