@@ -4,7 +4,8 @@ header checks of Core's AcceptBlockHeader / CheckBlockHeader / ContextualCheckBl
 Results are data (Connected / Reorganized / ForkAdded / Rejected), never exceptions. The most-work
 chain wins; on equal work the first seen stays. Checks run in Core's order and reject with Core's
 strings: "duplicate-invalid", "high-hash", "prev-blk-not-found", "bad-prevblk", "bad-diffbits",
-"time-too-old", "time-timewarp-attack", "time-too-new", "bad-version(0x...)".
+"time-too-old", "time-timewarp-attack", "time-too-new", "bad-version(0x...)" (plus "bad-header-encoding"
+for a BlockHeader object whose fields do not fit the 80-byte format, which no parsed header can be).
 
 Speed matters (a light node syncs ~900k mainnet headers): the accept loop hashes with hashlib, keeps
 the rolling median-time window of the branch it is extending, caches targets and proofs per `bits`,
