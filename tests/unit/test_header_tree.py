@@ -20,7 +20,8 @@ from core.chain.generate import generate_headers, mine_header
 from core.chain.header_store import HeaderStore
 from core.chain.headers import HeaderTree
 from core.chain.params import MAX_FUTURE_BLOCK_TIME, params_for, regtest_params
-from core.consensus.block import bits_to_target
+from core.consensus.block import BlockHeader, bits_to_target
+from core.consensus.hashes import BlockHash
 
 REGTEST = params_for("regtest")
 NOW = 2_000_000_000  # a fixed clock, well after every generated header
@@ -345,3 +346,21 @@ def test_store_of_another_network(tmp_path) -> None:
         HeaderTree(REGTEST, store)
     with HeaderStore(path) as store, pytest.raises(HeaderStoreError):
         HeaderTree(params_for("signet"), store)
+
+
+# --- real mainnet headers ------------------------------------------------------------------------
+def test_mainnet_blocks_one_and_two() -> None:
+    main = params_for("main")
+    b1 = BlockHeader(
+        1, main.genesis_hash, BlockHash.from_hex("0e3e2357e806b6cdb1f70b54c3a3a17b6714ee1f0e68bebb44a74b1efd512098"), 1231469665, 0x1D00FFFF, 2573394689
+    )
+    b2 = BlockHeader(
+        1, b1.hash, BlockHash.from_hex("9b0fc92260312ce44e74ef369f5c66bbb85848f2eddd5a7a1cde251e54ccfdd5"), 1231469744, 0x1D00FFFF, 1639830024
+    )
+    assert str(b1.hash) == "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048"
+    assert str(b2.hash) == "000000006a625f06636b8bb6ac7b960a8d03705d1ace08b1a19da3fdcc99ddbd"
+    tree = HeaderTree(main)
+    _reject(tree, replace(b1, nonce=b1.nonce + 1), "high-hash")  # real difficulty: a changed nonce fails
+    result = tree.accept([b1, b2], now=NOW)
+    assert isinstance(result, Connected) and tree.height == 2
+    assert tree.tip.chain_work == 3 * 0x100010001
