@@ -60,6 +60,7 @@ class BlockOutcome:
     """What a received or mined block did."""
 
     update: ChainUpdate
+    tip: HeaderEntry
     reject: str | None = None
     punish: bool = False
     header_new: bool = False
@@ -157,23 +158,23 @@ class ChainService:
             res = self.headers.accept((block.header,), int(time.time()))
             if isinstance(res, Rejected):
                 punish = res.reason.startswith(_PUNISHED_HEADER_REASONS)
-                return BlockOutcome(ChainUpdate(), res.reason, punish, header_new)
+                return BlockOutcome(ChainUpdate(), self.chain.tip, res.reason, punish, header_new)
         entry = self.headers.get(block.hash)
         if entry is not None and entry.status & FAILED_MASK:
-            return BlockOutcome(ChainUpdate(), "duplicate-invalid", True, header_new)
+            return BlockOutcome(ChainUpdate(), self.chain.tip, "duplicate-invalid", True, header_new)
         try:
             self.chain.store_block(block)
         except UnknownBlockError as e:
-            return BlockOutcome(ChainUpdate(), str(e), False, header_new)
+            return BlockOutcome(ChainUpdate(), self.chain.tip, str(e), False, header_new)
         except BlockValidationError as e:
-            return BlockOutcome(ChainUpdate(), e.reason, True, header_new)
+            return BlockOutcome(ChainUpdate(), self.chain.tip, e.reason, True, header_new)
         update = self.chain.activate_best_chain()
         removed = self._apply_update(update)
         reject = None
         for h, reason in update.invalid:
             if h == block.hash:
                 reject = reason
-        return BlockOutcome(update, reject, reject is not None, header_new, removed)
+        return BlockOutcome(update, self.chain.tip, reject, reject is not None, header_new, removed)
 
     def _apply_update(self, update: ChainUpdate) -> tuple[Transaction, ...]:
         """Bring the mempool and our own coins to the new tip."""

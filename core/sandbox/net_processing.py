@@ -94,6 +94,7 @@ class NetProcessing:
 
     # --- dispatch --------------------------------------------------------------------------------------
     async def on_message(self, peer: Peer, msg: Message) -> None:
+        log.debug("%s from %s", msg, peer.address)
         handler = getattr(self, f"_on_{msg.COMMAND}", None)
         if handler is not None:
             await handler(peer, msg)
@@ -137,7 +138,8 @@ class NetProcessing:
         update = outcome.update
         if not update.tip_changed:
             return
-        tip = self.node.tip
+        tip = outcome.tip
+        self.node.tip = tip
         self.node.emit(TipChanged(tip.height, tip.hash, len(update.disconnected), len(update.connected)))
         for p in list(self.peers):
             if p is source:

@@ -101,7 +101,6 @@ class SandboxNode:
     def emit(self, event: SandboxEvent) -> None:
         for q in self._subscribers:
             q.put_nowait(event)
-        self.tip = self.chain.tip
         self.spawn(self._notify_tip(), "notify")
 
     async def _notify_tip(self) -> None:

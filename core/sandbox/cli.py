@@ -1,0 +1,88 @@
+"""`peerwallet-sandbox`: run a sandbox node from the command line until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from core.sandbox.events import TipChanged
+from core.sandbox.node import SandboxConfig, SandboxNode
+
+
+def _hostport(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="peerwallet-sandbox", description="Run a local regtest sandbox node")
+    ap.add_argument("--datadir", required=True, type=Path, help="where the chain and mempool data live")
+    ap.add_argument("--port", type=int, default=18444, help="P2P port on 127.0.0.1 (0: any free port)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    ap.add_argument("--blocks", type=int, default=101, help="mine up to this height at start (101: spendable coins)")
+    ap.add_argument("--traffic", action="store_true", help="keep a lifelike mempool with generated transactions")
+    ap.add_argument("--traffic-interval", type=float, default=0.5, help="seconds between traffic transactions")
+    ap.add_argument("--block-interval", type=float, default=None, help="mine a block every S seconds")
+    ap.add_argument("--connect", type=_hostport, action="append", default=[], help="peer to connect to (repeatable)")
+    ap.add_argument("--v1-only", action="store_true", help="disable BIP324 v2 transport")
+    ap.add_argument("--debug", action="store_true", help="log every message received")
+    ap.add_argument("--seed", type=int, default=None, help="traffic random seed (printed when not given)")
+    return ap
+
+
+async def _serve(cfg: SandboxConfig) -> None:
+    node = SandboxNode(cfg)
+    await node.start()
+    print(f"sandbox node listening on {cfg.host}:{node.port}, height {node.tip.height}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    events = node.subscribe()
+
+    async def report() -> None:
+        while True:
+            ev = await events.get()
+            if isinstance(ev, TipChanged):
+                print(f"tip {ev.height} {ev.hash}", flush=True)
+
+    reporter = asyncio.create_task(report())
+    try:
+        await stop.wait()
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
+        await node.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.debug:
+        logging.getLogger("core.sandbox").setLevel(logging.DEBUG)
+    cfg = SandboxConfig(
+        datadir=args.datadir,
+        host=args.host,
+        port=args.port,
+        v2_transport=not args.v1_only,
+        connect=tuple(args.connect),
+        initial_blocks=args.blocks,
+        block_interval=args.block_interval,
+        traffic_interval=args.traffic_interval if args.traffic else None,
+        traffic_seed=args.seed,
+    )
+    asyncio.run(_serve(cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
