@@ -57,7 +57,8 @@ def generate_headers(
     version: int = DEFAULT_VERSION,
 ) -> list[BlockHeader]:
     """`count` mined headers in a row on top of a tree's tip, an entry or a header, `spacing` seconds
-    apart from `start_time` (default: parent time + spacing).
+    apart from `start_time` (default: parent time + spacing). Long chains need a small spacing (or a
+    later `now` for accept): from regtest's 2011 genesis, 600 s steps pass today's clock after ~800k.
 
     Bits: given `bits`, else the tree's (or `params`') next work required for the regtest-style
     networks this is meant for, else the parent's bits. `tag` goes into each merkle root so that
