@@ -6,10 +6,9 @@ BIP68, amounts, standard inputs and witnesses, sigops, fee floors, chain limits,
 replacement rules if it conflicts with mempool transactions, then the scripts under the standard
 flags, then Finalize (evict what it replaces, add it, keep the mempool within its size cap).
 
-Script failures are told apart as Core did before v30: a failure that also happens under the
-mandatory (consensus) flags is "mandatory-script-verify-flag-failed (...)", one only the policy
-flags catch is "non-mandatory-script-verify-flag (...)". (Core v30 reports both as
-"mempool-script-verify-flag-failed (...)".)
+Script failures read "mempool-script-verify-flag-failed (...)" as in Core master; whether the
+failure also happens under the mandatory (consensus) flags is kept in the result category
+(CONSENSUS or NOT_STANDARD), as Core's earlier versions did.
 """
 
 from __future__ import annotations
@@ -275,8 +274,8 @@ def _policy_script_checks(ws: _Work) -> None:
             continue
         detail = f"input {i} of {tx.txid} (wtxid {tx.wtxid}), spending {txin.prevout}"
         if verify_input(tx, i, spent, MANDATORY_SCRIPT_VERIFY_FLAGS, txdata) is None:
-            raise _Reject(f"non-mandatory-script-verify-flag ({err.message})", R.NOT_STANDARD, detail)
-        raise _Reject(f"mandatory-script-verify-flag-failed ({err.message})", R.CONSENSUS, detail)
+            raise _Reject(f"mempool-script-verify-flag-failed ({err.message})", R.NOT_STANDARD, detail)
+        raise _Reject(f"mempool-script-verify-flag-failed ({err.message})", R.CONSENSUS, detail)
 
 
 def _finalize(pool: Mempool, ws: _Work, ctx: AcceptContext) -> AcceptResult:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from core.consensus.hashes import BlockHash
 from core.consensus.tx import Transaction
 from core.filters.basic import FilterType
-from core.mempool.results import Accepted, TxValidationResult
+from core.mempool.results import Accepted
 from core.p2p.messages import (
     MAX_GETCFHEADERS_SIZE,
     MAX_GETCFILTERS_SIZE,
@@ -191,9 +191,9 @@ class NetProcessing:
         if isinstance(result, Accepted):
             self.after_tx(tx, result, source=peer)
             return
+        # Core master never disconnects or discourages for a transaction: relay policy and soft-fork
+        # upgrades must not split the network.
         self.node.emit(TxRejected(tx.txid, str(result)))
-        if result.result == TxValidationResult.CONSENSUS:
-            self.punish(peer, f"consensus-invalid transaction {tx.txid}: {result}")
 
     def after_tx(self, tx: Transaction, result: Accepted, source: Peer | None = None) -> None:
         """Report an accepted transaction and announce it to peers that do not have it."""

@@ -60,7 +60,7 @@ class ConnectResult:
 def _script_failure(tx_id: object, index: int, error: object) -> BlockScriptError:
     message = getattr(error, "message", str(error))
     return BlockScriptError(
-        f"mandatory-script-verify-flag-failed ({message})",
+        f"block-script-verify-flag-failed ({message})",
         f"input {index} of transaction {tx_id}",
         script_error=error,
     )

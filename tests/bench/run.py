@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
 SUITES: dict[str, list[str]] = {
     "consensus": ["consensus_verify_bench", "consensus_sighash_bench"],
     "filters": ["filters_bench"],
+    "sandbox": ["sandbox_bench"],
     "validation": ["validation_bench"],
 }
 

@@ -303,7 +303,7 @@ def test_bad_signature_is_a_mandatory_script_failure() -> None:
     tx = spend([u], [(90_000, ALICE)])
     forged = dataclasses.replace(tx, vout=(TxOut(95_000, ALICE.script_pubkey),))  # signature no longer matches
     res = _rejected(
-        accept(pool, chain, forged), "mandatory-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)"
+        accept(pool, chain, forged), "mempool-script-verify-flag-failed (Signature must be zero for failed CHECK(MULTI)SIG operation)"
     )
     assert res.result is TxValidationResult.CONSENSUS
     assert res.detail.startswith(f"input 0 of {forged.txid}")
@@ -314,7 +314,7 @@ def test_policy_only_script_failure_is_non_mandatory() -> None:
     script = b"\xb0\x51"  # OP_NOP1 OP_TRUE: valid, but upgradable NOPs are discouraged
     coin = chain.fund(100_000, key=None, spk=b"\x00\x20" + sha256(script))
     tx = Transaction(2, (TxIn(coin.outpoint, b"", 0xFFFFFFFD, (script,)),), (TxOut(90_000, ALICE.script_pubkey),))
-    res = _rejected(accept(pool, chain, tx), "non-mandatory-script-verify-flag (NOPx reserved for soft-fork upgrades)")
+    res = _rejected(accept(pool, chain, tx), "mempool-script-verify-flag-failed (NOPx reserved for soft-fork upgrades)")
     assert res.result is TxValidationResult.NOT_STANDARD
 
 

@@ -197,13 +197,13 @@ def test_bad_signature_fails_with_script_error() -> None:
     forged = spend([(fa[0], fa[1], eve)], [TxOut(40_000, BOB.script_pubkey)])
     with pytest.raises(BlockScriptError) as info:
         _connect(make_block(PREV, HEIGHT, TIME, (forged,), fees=10_000), _setup(fa))
-    assert info.value.reason.startswith("mandatory-script-verify-flag-failed (")
+    assert info.value.reason.startswith("block-script-verify-flag-failed (")
     # Taproot: a signature over other amounts (BIP341 commits to every spent amount) fails.
     tx = spend([(fb[0], fb[1], BOB)], [TxOut(40_000, ALICE.script_pubkey)])
     lying = _funding(1, BOB, value=50_001)
     with pytest.raises(BlockScriptError) as info:
         _connect(make_block(PREV, HEIGHT, TIME, (tx,), fees=10_001), _setup(lying))
-    assert info.value.reason == "mandatory-script-verify-flag-failed (Invalid Schnorr signature)"
+    assert info.value.reason == "block-script-verify-flag-failed (Invalid Schnorr signature)"
 
 
 def test_bip30_no_overwrite_of_unspent_outputs() -> None:
