@@ -38,14 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _serve(cfg: SandboxConfig) -> None:
-    node = SandboxNode(cfg)
-    await node.start()
-    print(f"sandbox node listening on {cfg.host}:{node.port}, height {node.tip.height}", flush=True)
+    # Signal handlers first: a stop request may come the moment we say we are listening.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    node = SandboxNode(cfg)
+    await node.start()
+    print(f"sandbox node listening on {cfg.host}:{node.port}, height {node.tip.height}", flush=True)
     events = node.subscribe()
 
     async def report() -> None:
