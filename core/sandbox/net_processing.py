@@ -29,6 +29,7 @@ from core.p2p.messages import (
     MsgCFHeaders,
     MsgCFilter,
     MsgGetAddr,
+    MsgGetBlocks,
     MsgGetCFCheckpt,
     MsgGetCFHeaders,
     MsgGetCFilters,
@@ -102,6 +103,12 @@ class NetProcessing:
     async def _on_getheaders(self, peer: Peer, msg: MsgGetHeaders) -> None:
         headers = await self.node.run(self.node.chain.headers_after, msg.locator, msg.hash_stop)
         peer.send(MsgHeaders(tuple(headers)))
+
+    async def _on_getblocks(self, peer: Peer, msg: MsgGetBlocks) -> None:
+        # Core answers with an inv of up to 500 blocks after the locator's fork point.
+        headers = await self.node.run(self.node.chain.headers_after, msg.locator, msg.hash_stop)
+        if headers:
+            peer.send(MsgInv(tuple(Inv(InvType.BLOCK, h.hash) for h in headers[:500])))
 
     async def _on_headers(self, peer: Peer, msg: MsgHeaders) -> None:
         if not msg.headers:

@@ -14,7 +14,7 @@ import pytest
 from core.consensus.tx import OutPoint
 from core.filters.basic import BlockFilter, FilterType, compute_filter_header
 from core.mempool.results import Accepted
-from core.p2p.messages import MsgCFHeaders, MsgCFilter, MsgGetCFHeaders, MsgGetCFilters
+from core.p2p.messages import MsgCFHeaders, MsgCFilter, MsgGetBlocks, MsgGetCFHeaders, MsgGetCFilters, MsgInv
 from core.p2p.peer import Peer
 from core.sandbox.signer import SandboxKey
 from core.sandbox.traffic import TrafficGenerator
@@ -123,5 +123,20 @@ def test_competing_chains_reorg_to_most_work(tmp_path: Path) -> None:
                 # A's UTXO set is exactly B's; tx (disconnected with A's branch) is back in A's mempool.
                 assert await utxo_set(a) == b_utxos
                 assert in_mempool(a, tx.txid)
+
+    run(scenario)
+
+
+def test_getblocks_is_answered_with_block_inventory(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with sandbox(tmp_path, "a", initial_blocks=12) as a:
+            client = Node(magic=a.params.magic)
+            peer: Peer = await client.connect(a.port, prefer_v2=True)
+            genesis = a.params.genesis_hash
+            peer.send(MsgGetBlocks(locator=(genesis,)))
+            inv = await client.expect_message(MsgInv)
+            await peer.close()
+            hashes = [(await a.run(a.chain.chain.chain_at, h)).hash for h in range(1, 13)]
+            assert [i.hash for i in inv.inventory] == hashes
 
     run(scenario)
