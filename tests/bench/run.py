@@ -22,6 +22,7 @@ SUITES: dict[str, list[str]] = {
     "consensus": ["consensus_verify_bench", "consensus_sighash_bench"],
     "filters": ["filters_bench"],
     "sandbox": ["sandbox_bench"],
+    "node": ["node_headers_bench"],
     "validation": ["validation_bench"],
 }
 
