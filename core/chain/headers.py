@@ -48,6 +48,10 @@ _HEADER = struct.Struct("<i32s32sIII")
 MAX_HEADERS_RESULTS = 2000
 
 
+#: Batches at least this large are frozen out of the cyclic GC after acceptance (see accept).
+_GC_FREEZE_BATCH = 500
+
+
 class HeaderTree:
     """All known headers (a tree rooted at genesis) and the active (most-work valid) chain."""
 
@@ -193,6 +197,11 @@ class HeaderTree:
             # Persist what was accepted even if the loop failed half way.
             if new and self._store is not None:
                 self._store.add(new, raws)
+        if len(new) >= _GC_FREEZE_BATCH:
+            # Entries live as long as the tree. Left to the cyclic GC, its full passes over hundreds of
+            # thousands of them stop every thread, the event loop included, for tens of milliseconds;
+            # frozen, they are never scanned again.
+            gc.freeze()
         result = self._result(old_tip, new, last_seen)
         if rejected is not None:
             return Rejected(rejected[0], rejected[1], result if (new or last_seen is not None) else None)
