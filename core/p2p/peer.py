@@ -125,7 +125,10 @@ class Peer(Connection):
         """One connection attempt; returns once the handshake completed or the peer closed."""
         cfg = ctx.config
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), cfg.connect_timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancellation that arrives
+            # as the connect completes, leaving the caller waiting out a handshake it abandoned.
+            async with asyncio.timeout(cfg.connect_timeout):
+                reader, writer = await asyncio.open_connection(host, port)
         except (OSError, TimeoutError, ValueError, OverflowError) as e:
             detail = f"{host}:{port}: {e or type(e).__name__}"
             raise PeerConnectError(DisconnectReason(K.CONNECT_FAILED, detail)) from None

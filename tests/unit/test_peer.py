@@ -172,6 +172,34 @@ def test_connect_to_closed_port_fails_typed() -> None:
     run(scenario)
 
 
+def test_cancelled_connect_ends_promptly() -> None:
+    async def scenario() -> None:
+        # A server that accepts and stays silent; the owner gives up as soon as the socket is up.
+        # (On 3.11 asyncio.wait_for around the TCP connect swallowed this cancellation, and the
+        # caller sat out the whole handshake timeout.)
+        accepted = asyncio.Event()
+        writers: list[asyncio.StreamWriter] = []
+
+        def on_accept(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            writers.append(w)
+            accepted.set()
+
+        server = await asyncio.start_server(on_accept, "127.0.0.1", 0)
+        b = Node(handshake_timeout=60.0)
+        attempt = asyncio.ensure_future(Peer.connect(b.ctx, "127.0.0.1", server.sockets[0].getsockname()[1]))
+        await asyncio.wait_for(accepted.wait(), 10)
+        attempt.cancel()
+        done, _ = await asyncio.wait({attempt}, timeout=10)
+        assert attempt in done and attempt.cancelled()
+        assert not b.ctx.local_nonces and not b.pending()
+        for w in writers:
+            w.close()
+        server.close()
+        await server.wait_closed()
+
+    run(scenario)
+
+
 # --- messages, pings, counters -----------------------------------------------------------------------
 
 
