@@ -124,22 +124,28 @@ class Peer(Connection):
     async def _dial(cls, ctx: PeerContext, host: str, port: int, *, v2: bool, required_services: int) -> Peer:
         """One connection attempt; returns once the handshake completed or the peer closed."""
         cfg = ctx.config
+        opener = cfg.open_connection
         try:
             # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancellation that arrives
             # as the connect completes, leaving the caller waiting out a handshake it abandoned.
             async with asyncio.timeout(cfg.connect_timeout):
-                reader, writer = await asyncio.open_connection(host, port)
+                if opener is None:
+                    reader, writer = await asyncio.open_connection(host, port)
+                else:
+                    reader, writer = await opener(host, port)
         except (OSError, TimeoutError, ValueError, OverflowError) as e:
             detail = f"{host}:{port}: {e or type(e).__name__}"
             raise PeerConnectError(DisconnectReason(K.CONNECT_FAILED, detail)) from None
         peername = writer.get_extra_info("peername")
-        if peername and ctx.discouraged.is_discouraged(str(peername[0])):
+        if peername and opener is None and ctx.discouraged.is_discouraged(str(peername[0])):
             await wait_closed_quietly(writer)
             raise PeerConnectError(DisconnectReason(K.DISCOURAGED, f"{peername[0]} is discouraged"))
         transport = V2Transport(cfg.magic, initiator=True) if v2 else V1Transport(cfg.magic)
         peer = cls(
             ctx, reader, writer, inbound=False, transport=transport, required_services=required_services
         )
+        if opener is not None:
+            peer.address = (host, port)  # the socket's peer is the proxy (PeerConfig.open_connection)
         peer._start()
         try:
             await asyncio.wait({peer._ready, peer._closed}, return_when=asyncio.FIRST_COMPLETED)

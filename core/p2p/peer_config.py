@@ -5,8 +5,9 @@ Defaults are Bitcoin Core's (net.h / net_processing.cpp); tests shrink the timeo
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from core.p2p.ban import Discouraged
@@ -57,6 +58,11 @@ class PeerConfig:
     ping_interval: float | None = PING_INTERVAL
     ping_timeout: float = TIMEOUT_INTERVAL
     max_send_buffer: int = DEFAULT_MAX_SEND_BUFFER
+    #: Opens outbound streams instead of a direct TCP connect (e.g. through a SOCKS5 proxy); it may raise
+    #: OSError. The peer's address is then the one dialled, not the socket's (the proxy's).
+    open_connection: Callable[[str, int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]] | None = (
+        None
+    )
 
     def __post_init__(self) -> None:
         if len(self.magic) != 4:
