@@ -195,8 +195,10 @@ class PeerManager:
         """Learn addresses, then forward messages of kept peers to the node's handler."""
         if peer not in self._peers:
             return  # rejected at its handshake; its messages mean nothing to us
-        if isinstance(msg, MsgAddr | MsgAddrV2) and not self.config.connect:
-            self.addrman.add_message(msg, peer.address[0])
+        if isinstance(msg, MsgAddr | MsgAddrV2) and not self.config.connect and self.addrman.add_message(
+            msg, peer.address[0]
+        ):
+            self._wake()  # new candidates: a free slot or a missing filter peer may be filled now
         await self.handler.on_message(peer, msg)
 
     def on_event(self, event: PeerEvent) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,9 +17,10 @@ from core.chain.params import params_for
 from core.node.addrman import AddrMan, network_group
 from core.node.events import PeerDown, PeerUp
 from core.node.peer_manager import PeerManager, PeerManagerConfig
-from core.p2p.messages import Message
+from core.p2p.messages import Message, MsgAddr
+from core.p2p.messages.address import NetworkAddress, TimestampedAddress
 from core.p2p.peer_config import PeerConfig, PeerContext
-from core.p2p.peer_events import PeerConnected, PeerDisconnected, PeerEvent
+from core.p2p.peer_events import DisconnectKind, DisconnectReason, PeerConnected, PeerDisconnected, PeerEvent
 from core.p2p.services import ServiceFlags
 from core.sandbox.node import SandboxConfig, SandboxNode
 from tests.unit.peer_harness import run
@@ -264,3 +266,129 @@ async def rec_wait(cond: Callable[[], bool]) -> None:
             await asyncio.sleep(0)
 
     await asyncio.wait_for(wait(), TIMEOUT)
+
+
+def test_non_filter_peer_is_replaced_when_short_of_filter_peers() -> None:
+    async def scenario() -> None:
+        rec = Recorder()
+        book = AddrMan(rng=random.Random(4))
+        basic = int(ServiceFlags.NODE_NETWORK | ServiceFlags.NODE_WITNESS)
+        book.add("11.1.0.1", 8333, basic)
+        book.add("12.1.0.1", 8333, basic)
+        pm: PeerManager
+
+        async def connector(ctx: PeerContext, host: str, port: int, services: int, v2: bool | None) -> Any:
+            peer = ReportingFakePeer(pm, host, port, services)
+            pm.on_event(PeerConnected(peer))  # type: ignore[arg-type]
+            return peer
+
+        pm = PeerManager(PARAMS, rec, config=PeerManagerConfig(max_outbound=2, min_filter_peers=1, dns_seed=False),
+                         addrman=book, connector=connector, on_event=rec.events.put_nowait)
+        await pm.start()
+        try:
+            await rec.expect(PeerUp)
+            await rec.expect(PeerUp)
+            assert not pm.filter_peers()
+            cf = ServiceFlags(basic | ServiceFlags.NODE_COMPACT_FILTERS)
+            addr = MsgAddr((TimestampedAddress(int(time.time()), NetworkAddress(cf, "13.1.0.1", 8333)),))
+            await pm.on_message(pm.peers()[0], addr)
+            down = await rec.expect(PeerDown)
+            assert "compact-filter" in down.reason
+            up = await rec.expect(PeerUp)
+            assert up.info.address == "13.1.0.1"
+            assert len(pm.filter_peers()) == 1 and len(pm.peers()) == 2
+        finally:
+            await pm.close()
+
+    run(scenario)
+
+
+class ReportingFakePeer(FakePeer):
+    """A fake peer whose disconnect reports PeerDisconnected to the manager, as a real one does."""
+
+    def __init__(self, pm: PeerManager, host: str, port: int, services: int) -> None:
+        super().__init__(host, port, services)
+        self.pm = pm
+        self.connected_since = time.time()
+
+    def disconnect(self, detail: str) -> None:
+        if not self.is_closed:
+            self.is_closed = True
+            self.pm.on_event(PeerDisconnected(self, DisconnectReason(DisconnectKind.CLOSED_BY_US, detail)))  # type: ignore[arg-type]
+
+
+class Socks5Server:
+    """A minimal SOCKS5 proxy on loopback (no auth, CONNECT only) recording the destinations asked for."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, int]] = []
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            _ver, n = await reader.readexactly(2)
+            await reader.readexactly(n)
+            writer.write(b"\x05\x00")
+            _ver, _cmd, _rsv, atyp = await reader.readexactly(4)
+            if atyp == 1:
+                host = ".".join(str(b) for b in await reader.readexactly(4))
+            else:
+                (length,) = await reader.readexactly(1)
+                host = (await reader.readexactly(length)).decode()
+            port = int.from_bytes(await reader.readexactly(2), "big")
+            self.requests.append((host, port))
+            up_r, up_w = await asyncio.open_connection(host, port)
+            writer.write(b"\x05\x00\x00\x01" + bytes(6))
+            await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            self.tasks.discard(task)
+
+    async def close(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+        for t in list(self.tasks):
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(1 << 16):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+def test_outbound_through_socks5_proxy(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        proxy = Socks5Server()
+        proxy_port = await proxy.start()
+        try:
+            async with sandboxes(tmp_path, "a") as (node,):
+                rec = Recorder()
+                pm = manager(rec, connect=(("127.0.0.1", node.port),), proxy=f"socks5://127.0.0.1:{proxy_port}")
+                await pm.start()
+                try:
+                    up = await rec.expect(PeerUp)
+                    assert (up.info.address, up.info.port) == ("127.0.0.1", node.port)  # not the proxy's
+                    assert up.info.transport == "v2"
+                    assert proxy.requests == [("127.0.0.1", node.port)]
+                finally:
+                    await pm.close()
+        finally:
+            await proxy.close()
+
+    run(scenario)
