@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -312,6 +313,7 @@ class ReportingFakePeer(FakePeer):
         self.connected_since = time.time()
 
     def disconnect(self, detail: str) -> None:
+        self.disconnected = detail
         if not self.is_closed:
             self.is_closed = True
             self.pm.on_event(PeerDisconnected(self, DisconnectReason(DisconnectKind.CLOSED_BY_US, detail)))  # type: ignore[arg-type]
@@ -390,5 +392,46 @@ def test_outbound_through_socks5_proxy(tmp_path: Path) -> None:
                     await pm.close()
         finally:
             await proxy.close()
+
+    run(scenario)
+
+
+def test_dns_seeds_fill_an_empty_book_and_weak_peers_are_refused() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        params = params_for("main")
+        asked: list[str] = []
+
+        async def fake_getaddrinfo(host: str, port: int, **kw: Any) -> list[Any]:
+            asked.append(host)  # the loop's resolver, replaced: no DNS traffic from tests
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (f"21.{len(asked)}.0.1", port))]
+
+        loop.getaddrinfo = fake_getaddrinfo  # type: ignore[method-assign]
+        rec = Recorder()
+        dialled: list[ReportingFakePeer] = []
+        pm: PeerManager
+
+        async def connector(ctx: PeerContext, host: str, port: int, services: int, v2: bool | None) -> Any:
+            # The first peer offers no witness: it must be refused at its handshake.
+            offered = ServiceFlags.NODE_NETWORK if not dialled else services
+            peer = ReportingFakePeer(pm, host, port, offered)
+            dialled.append(peer)
+            pm.on_event(PeerConnected(peer))  # type: ignore[arg-type]
+            return peer
+
+        pm = PeerManager(params, rec, config=PeerManagerConfig(max_outbound=3, min_filter_peers=0),
+                         connector=connector, on_event=rec.events.put_nowait)
+        await pm.start()
+        try:
+            for _ in range(3):
+                await rec.expect(PeerUp)
+            assert asked == list(params.dns_seeds)
+            assert len(pm.addrman) == len(params.dns_seeds)
+            assert dialled[0].disconnected is not None and "missing services" in dialled[0].disconnected
+            assert dialled[0] not in pm.peers() and len(pm.peers()) == 3
+            assert all(p.address[1] == params.default_port for p in dialled)
+            assert sum(isinstance(e, PeerConnected) for e in rec.p2p_events) == 3  # the refused one is not forwarded
+        finally:
+            await pm.close()
 
     run(scenario)
