@@ -44,6 +44,8 @@ FULL_SERVICES = SF.NODE_NETWORK | SF.NODE_WITNESS
 LIMITED_SERVICES = SF.NODE_NETWORK_LIMITED | SF.NODE_WITNESS
 #: A connection that lasted this long resets its address's backoff.
 STABLE_CONNECTION = 60.0
+#: Core's DUMP_PEERS_INTERVAL: the address book is written every 15 minutes.
+SAVE_INTERVAL = 15 * 60.0
 
 Key = tuple[str, int]
 Connector = Callable[[PeerContext, str, int, int, "bool | None"], Awaitable[Peer]]
@@ -244,9 +246,14 @@ class PeerManager:
 
     async def _maintain(self) -> None:
         assert self._wakeup is not None
+        loop = asyncio.get_running_loop()
+        last_save = loop.time()
         while True:
             self._wakeup.clear()
             delay = self._fill()
+            if loop.time() - last_save > SAVE_INTERVAL:
+                last_save = loop.time()
+                self.save()  # so a crash loses at most this much of the book (Core: 15 min)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wakeup.wait()
