@@ -265,7 +265,11 @@ class FilterSync:
         if not peers:
             raise NoPeers
         random.shuffle(peers)
-        pair = peers[:2]
+        # The second opinion comes from a peer whose checkpoints differ from the first's, if there is one,
+        # so a checkpoint disagreement is always settled by the block check.
+        first = peers[0]
+        other = [p for p in peers[1:] if cps.get(p) != cps.get(first)] or peers[1:]
+        pair = [first, other[0]] if other else [first]
         got = await asyncio.gather(*(self._peer_batch(p, start, hashes[-1], end - start + 1, cps) for p in pair))
         if any(g is None for g in got):
             raise _Retry

@@ -92,6 +92,7 @@ class HeaderSync:
         self.listeners: list[Callable[[HeadersChanged], None]] = []
         self.synced = asyncio.Event()
         self.getheaders_sent = 0
+        self.headers_received = 0
         self._sync_peer: Peer | None = None
         self._deadlines: dict[Peer, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -198,6 +199,7 @@ class HeaderSync:
         handle = self._deadlines.pop(peer, None)
         if handle is not None:
             handle.cancel()
+        self.headers_received += len(headers)
         if not headers:
             if peer is self._sync_peer:
                 self._mark_synced()
