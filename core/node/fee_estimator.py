@@ -5,9 +5,9 @@ Two sources, combined conservatively (the higher wins, never below the floor):
 (a) Recent blocks: the fee rates of the transactions they confirmed. A light node knows a
     transaction's fee only if it saw every prevout (in the mempool or in recent blocks), so each
     block contributes its known-fee transactions and the estimate states that coverage. Per
-    block we take the vsize-weighted rate above which a share of the block paid (half for the
-    next block, a quarter for 3, a tenth for 6, a twentieth for 24: the longer one can wait, the
-    closer to the bottom of recent blocks one may bid), then the median over the last blocks.
+    block we take the rate that the best-paying share of its (known) vsize paid at least: half for
+    the next block, 3/4 for 3, 9/10 for 6, 19/20 for 24 — the longer one can wait, the closer to
+    the bottom of recent blocks one may bid — then the median over the last blocks.
 (b) The mempool: the rate at which the best-paying `target` x 1,000,000 vbytes are filled (what
     the next `target` blocks would take if nothing else arrived). Only known-fee transactions have
     a rate, so the threshold is scaled by the coverage: unknown-fee vsize is assumed to pay like
@@ -32,12 +32,12 @@ from core.node.mempool_ledger import BlockFees
 TARGETS = (1, 3, 6, 24)
 BLOCK_VSIZE = 1_000_000  # MAX_BLOCK_WEIGHT / 4
 MIN_RELAY = FeeRate.per_vb(1)
-#: Share of a block's vsize that paid at least the estimate, by target (see the module docstring).
+#: Share of a block's known vsize that paid at least the estimate, by target (see the module docstring).
 _BLOCK_SHARE: tuple[tuple[int, Fraction], ...] = (
     (1, Fraction(1, 2)),
-    (3, Fraction(1, 4)),
-    (6, Fraction(1, 10)),
-    (24, Fraction(1, 20)),
+    (3, Fraction(3, 4)),
+    (6, Fraction(9, 10)),
+    (24, Fraction(19, 20)),
 )
 
 
