@@ -22,7 +22,7 @@ SUITES: dict[str, list[str]] = {
     "consensus": ["consensus_verify_bench", "consensus_sighash_bench"],
     "filters": ["filters_bench"],
     "sandbox": ["sandbox_bench"],
-    "node": ["node_headers_bench", "filters_bench", "node_lag_bench"],
+    "node": ["node_headers_bench", "filters_bench", "node_lag_bench", "node_mempool_bench"],
     "validation": ["validation_bench"],
 }
 
