@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -123,6 +124,6 @@ def test_estimates_monotonic_and_never_below_floor(mem, blocks, unknown, fee_fil
     ests = fe.estimates(MempoolSample(len(mem), vsize, mem), min_fee_filter=fee_filter)
     assert [e.target for e in ests] == list(TARGETS)
     floor = max(FeeRate.per_vb(1), FeeRate.per_kvb(fee_filter or 0))
-    for shorter, longer in zip(ests, ests[1:], strict=False):
+    for shorter, longer in pairwise(ests):
         assert shorter.fee_rate >= longer.fee_rate
     assert all(e.fee_rate >= floor and e.basis for e in ests)

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.consensus.hashes import Hash256
-from core.p2p.messages import Inv, InvType, MsgGetData, MsgInv, MsgNotFound, MsgTx
 from core.node.mempool_view import MempoolView
+from core.p2p.messages import Inv, InvType, MsgGetData, MsgInv, MsgNotFound, MsgTx
 from tests.unit.node_tx_samples import block, funding_tx, spend
 
 CAP = 8
