@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from core.consensus.block import Block
 from core.consensus.errors import DecodeError
 from core.consensus.tx import Transaction
+from core.node.fee_estimator import MempoolSample
 from core.node.mempool_ledger import (
     DEFAULT_MAX_TRACKED,
     DEFAULT_RECENT_BLOCKS,
@@ -306,6 +307,12 @@ class MempoolView:
         """(fee, vsize) of every known-fee tracked transaction (a copy, taken under the lock)."""
         async with self._lock:
             return self.ledger.fee_points()
+
+    async def sample(self) -> MempoolSample:
+        """The tracked mempool as the fee estimator takes it (a copy, taken under the lock)."""
+        async with self._lock:
+            led = self.ledger
+            return MempoolSample(len(led), led.vsize, led.fee_points())
 
     def _maybe_emit(self, force: bool = False) -> None:
         if self._emit is None:

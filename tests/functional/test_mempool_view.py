@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.mempool.results import Accepted
+from core.node.fee_estimator import FeeEstimator
 from core.node.mempool_view import MempoolView
 from core.node.tx_events import MempoolStats
 from core.sandbox.node import SandboxNode
@@ -63,6 +64,9 @@ def test_view_tracks_traffic_evicts_on_block_and_counts_replacements(tmp_path: P
             assert sum(b.count for b in stats.histogram) == stats.fee_known_count == len(priced)
             assert 0 < stats.coverage <= 1 and stats.coverage == stats.fee_known_vsize / stats.vsize
             assert stats.min_fee_filter == 0 and stats.arrival_rate > 0
+            est = FeeEstimator().estimates(await view.sample(), min_fee_filter=stats.min_fee_filter)
+            assert est[0].basis.startswith(f"mempool: {stats.count:,} txs, {stats.coverage:.0%} fee coverage")
+            assert est[0].sample_size == stats.fee_known_count and est[0].fee_rate >= est[-1].fee_rate
 
             # A block: what it confirms leaves the view, and its fees are accounted.
             (block,) = await a.generate(1)
