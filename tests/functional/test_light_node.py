@@ -10,7 +10,9 @@ import pytest
 
 from core.node.events import PeerUp
 from core.node.node import LightNode, LightNodeConfig
-from tests.functional.sandbox_support import sandbox
+from core.node.tx_events import MempoolStats, TxConfirmed, TxPropagated
+from core.sandbox.signer import SandboxKey
+from tests.functional.sandbox_support import in_mempool, payment, sandbox
 from tests.unit.peer_harness import run
 
 pytestmark = pytest.mark.slow
@@ -55,3 +57,50 @@ def test_light_node_syncs_headers_and_filters_from_three_peers(tmp_path: Path) -
                 assert (await node.tip())[0] == 300
 
     run(scenario)
+
+
+def test_light_node_mempool_fees_and_broadcast(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            a = await stack.enter_async_context(
+                sandbox(tmp_path, "a", initial_blocks=150, traffic_interval=0.01, traffic_seed=5)
+            )
+            # Our payment's coin is set aside first, so the traffic generator cannot spend it.
+            tx = await payment(a, SandboxKey.derive(b"light", 3).script_pubkey, 50_000, 3)
+            await a.run(a.chain.coins.add_unconfirmed, tx)
+            b = await stack.enter_async_context(sandbox(tmp_path, "b", connect=(("127.0.0.1", a.port),)))
+            await b.wait_for(lambda: b.tip.height >= 150)
+            cfg = LightNodeConfig(
+                tmp_path / "light", connect=(("127.0.0.1", a.port), ("127.0.0.1", b.port)), dns_seed=False,
+                ping_interval=None,
+            )
+            node = LightNode(a.params, cfg)
+            events = node.subscribe()
+            async with node:
+                await node.wait_synced(60)
+                # The mempool view fills from the sandboxes' traffic announcements.
+                stats = await _next(events, lambda e: isinstance(e, MempoolStats) and e.count >= 20)
+                assert stats.vsize > 0 and stats.histogram
+                # A transaction we broadcast reaches both sandboxes and is reported propagated, then confirmed.
+                node.broadcast(tx)
+                await a.wait_for(lambda: in_mempool(a, tx.txid))
+                await b.wait_for(lambda: in_mempool(b, tx.txid))
+                await _next(events, lambda e: isinstance(e, TxPropagated) and e.txid == tx.txid)
+                await a.generate(1)
+                await _next(events, lambda e: isinstance(e, TxConfirmed) and e.txid == tx.txid)
+                fees = await node.estimate_fees()
+                assert [f.target for f in fees] == [1, 3, 6, 24]
+                assert all(f.basis for f in fees)
+                assert fees[0].fee_rate >= fees[-1].fee_rate
+
+    run(scenario)
+
+
+async def _next(q: asyncio.Queue[object], pred) -> object:
+    async def wait() -> object:
+        while True:
+            ev = await q.get()
+            if pred(ev):
+                return ev
+
+    return await asyncio.wait_for(wait(), 60)
