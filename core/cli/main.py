@@ -33,13 +33,14 @@ class CliError(PeerwalletError):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered command."""
-    from core.cli import rawtx
+    from core.cli import node_cmds, rawtx
 
     ap = argparse.ArgumentParser(prog="peerwallet-cli", description="Peerwallet command line")
     ap.add_argument("--network", default="mainnet", choices=sorted(NETWORK_ALIASES), help="chain to use")
     ap.add_argument("--datadir", default=None, help="data directory")
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     rawtx.register(sub)
+    node_cmds.register(sub)
     return ap
 
 
