@@ -53,6 +53,7 @@ class LightNodeConfig:
     dns_seed: bool = True
     ping_interval: float | None = 120.0
     request_timeout: float = 20.0
+    stall_timeout: float = 30.0  # a sync peer silent this long after getheaders is replaced
 
 
 class NoWallet:
@@ -152,7 +153,7 @@ class LightNode:
         cfg.datadir.mkdir(parents=True, exist_ok=True)
         self._store = await self.run(HeaderStore, cfg.datadir / "headers.sqlite")
         tree = await self.run(HeaderTree, self.params, self._store)
-        self.headers = HeaderSync(self.params, tree, self, self.run, emit=self._emit)
+        self.headers = HeaderSync(self.params, tree, self, self.run, emit=self._emit, stall_timeout=cfg.stall_timeout)
         self.filters = FilterSync(
             self.params, tree, cfg.datadir / "filters.sqlite", self, self.scan_target, self.run,
             emit=self._emit, request_timeout=cfg.request_timeout,

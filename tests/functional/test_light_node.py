@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from pathlib import Path
 
 import pytest
 
-from core.node.events import PeerUp
+from core.node.events import PeerDown, PeerUp
 from core.node.node import LightNode, LightNodeConfig
 from core.node.tx_events import MempoolStats, TxConfirmed, TxPropagated
+from core.sandbox.net_processing import NetProcessing
+from core.sandbox.node import SandboxConfig, SandboxNode
 from core.sandbox.signer import SandboxKey
 from tests.functional.sandbox_support import in_mempool, payment, sandbox
 from tests.unit.peer_harness import run
@@ -104,3 +107,41 @@ async def _next(q: asyncio.Queue[object], pred) -> object:
                 return ev
 
     return await asyncio.wait_for(wait(), 60)
+
+
+class _SilentOnHeaders(NetProcessing):
+    """A sandbox peer that never answers getheaders: a stalling sync peer."""
+
+    async def _on_getheaders(self, peer, msg) -> None:
+        return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_stalling_sync_peer_is_replaced(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        good_port = _free_port()
+        async with contextlib.AsyncExitStack() as stack:
+            staller = SandboxNode(SandboxConfig(tmp_path / "s", initial_blocks=5, ping_interval=None))
+            staller.net = _SilentOnHeaders(staller)
+            await staller.start()
+            stack.push_async_callback(staller.stop)
+            cfg = LightNodeConfig(
+                tmp_path / "light", connect=(("127.0.0.1", staller.port), ("127.0.0.1", good_port)),
+                dns_seed=False, ping_interval=None, stall_timeout=1.0,
+            )
+            node = LightNode(staller.params, cfg)
+            events = node.subscribe()
+            await stack.enter_async_context(node)
+            # Only the staller is up: it becomes the sync peer, stays silent, and is dropped as stalling.
+            down = await _next(events, lambda e: isinstance(e, PeerDown))
+            assert down.address == f"127.0.0.1:{staller.port}" and "stall" in down.reason
+            good = await stack.enter_async_context(sandbox(tmp_path, "g", port=good_port, initial_blocks=40))
+            await node.wait_synced(60)
+            assert (await node.tip()) == (40, good.tip.hash)
+
+    run(scenario)
