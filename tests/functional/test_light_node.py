@@ -31,11 +31,11 @@ def _drain(q: asyncio.Queue[object]) -> list[object]:
 def test_light_node_syncs_headers_and_filters_from_three_peers(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with contextlib.AsyncExitStack() as stack:
-            a = await stack.enter_async_context(sandbox(tmp_path, "a", initial_blocks=300))
+            a = await stack.enter_async_context(sandbox(tmp_path, "a", initial_blocks=2050))
             b = await stack.enter_async_context(sandbox(tmp_path, "b", connect=(("127.0.0.1", a.port),)))
             c = await stack.enter_async_context(sandbox(tmp_path, "c", connect=(("127.0.0.1", a.port),)))
-            await b.wait_for(lambda: b.tip.height == 300)
-            await c.wait_for(lambda: c.tip.height == 300)
+            await b.wait_for(lambda: b.tip.height == 2050)
+            await c.wait_for(lambda: c.tip.height == 2050)
             cfg = LightNodeConfig(
                 tmp_path / "light",
                 connect=tuple(("127.0.0.1", n.port) for n in (a, b, c)),
@@ -47,8 +47,8 @@ def test_light_node_syncs_headers_and_filters_from_three_peers(tmp_path: Path) -
             async with node:
                 await node.wait_synced(60)
                 height, tip_hash = await node.tip()
-                assert (height, tip_hash) == (300, a.tip.hash)
-                assert await node.filter_header_at(300) == await a.run(a.chain.chain.filter_header, a.tip.hash)
+                assert (height, tip_hash) == (2050, a.tip.hash)
+                assert await node.filter_header_at(2050) == await a.run(a.chain.chain.filter_header, a.tip.hash)
                 infos = node.peer_infos()
                 assert len(infos) == 3 and {i.transport for i in infos} == {"v2"}
                 ups = [ev for ev in _drain(events) if isinstance(ev, PeerUp)]
@@ -57,7 +57,7 @@ def test_light_node_syncs_headers_and_filters_from_three_peers(tmp_path: Path) -
             async with LightNode(a.params, cfg) as node:
                 await node.wait_synced(60)
                 assert node.headers.headers_received == 0
-                assert (await node.tip())[0] == 300
+                assert (await node.tip())[0] == 2050
 
     run(scenario)
 
