@@ -31,6 +31,14 @@ class CliError(PeerwalletError):
     """A command failed for a reason the user can act on; printed as one line."""
 
 
+def parse_hostport(text: str) -> tuple[str, int]:
+    """argparse type for HOST:PORT (IPv6 hosts may be bracketed)."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered command."""
     from core.cli import node_cmds, rawtx

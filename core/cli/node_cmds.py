@@ -15,19 +15,12 @@ from typing import Any
 import platformdirs
 
 from core.chain.params import params_for
-from core.cli.main import NETWORK_ALIASES, CliError
+from core.cli.main import NETWORK_ALIASES, CliError, parse_hostport
 from core.consensus.errors import DecodeError
 from core.consensus.tx import Transaction
 from core.node.events import PeerUp
 from core.node.node import LightNode, LightNodeConfig
 from core.node.tx_events import TxPropagated
-
-
-def _hostport(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
 
 
 def _node(args: argparse.Namespace) -> LightNode:
@@ -165,7 +158,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the light-node commands to the CLI."""
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--connect", type=_hostport, action="append", default=[], help="peer HOST:PORT (repeatable)")
+        p.add_argument("--connect", type=parse_hostport, action="append", default=[], help="peer HOST:PORT (repeatable)")
         p.add_argument("--proxy", default=None, help="socks5://HOST:PORT for every connection (Tor)")
         p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for sync")
 

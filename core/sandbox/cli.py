@@ -10,15 +10,9 @@ import signal
 import sys
 from pathlib import Path
 
+from core.cli.main import parse_hostport
 from core.sandbox.events import TipChanged
 from core.sandbox.node import SandboxConfig, SandboxNode
-
-
-def _hostport(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host, int(port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--traffic", action="store_true", help="keep a lifelike mempool with generated transactions")
     ap.add_argument("--traffic-interval", type=float, default=0.5, help="seconds between traffic transactions")
     ap.add_argument("--block-interval", type=float, default=None, help="mine a block every S seconds")
-    ap.add_argument("--connect", type=_hostport, action="append", default=[], help="peer to connect to (repeatable)")
+    ap.add_argument("--connect", type=parse_hostport, action="append", default=[], help="peer to connect to (repeatable)")
     ap.add_argument("--v1-only", action="store_true", help="disable BIP324 v2 transport")
     ap.add_argument("--debug", action="store_true", help="log every message received")
     ap.add_argument("--seed", type=int, default=None, help="traffic random seed (printed when not given)")
