@@ -9,3 +9,15 @@ class WalletError(PeerwalletError):
 
 class DescriptorError(WalletError):
     """An output script descriptor (BIP380-386) that cannot be parsed or used; the message says why."""
+
+
+class StorageError(WalletError):
+    """The wallet file or an encrypted record in it cannot be read or written; the message says why."""
+
+
+class WrongPassword(StorageError):
+    """A secret failed authentication: the password is wrong or the record was altered."""
+
+
+class MigrationError(StorageError):
+    """The wallet file's schema cannot be brought to the version this code knows."""
