@@ -21,3 +21,12 @@ class WrongPassword(StorageError):
 
 class MigrationError(StorageError):
     """The wallet file's schema cannot be brought to the version this code knows."""
+
+
+class MnemonicError(WalletError):
+    """A BIP39 mnemonic that is malformed: wrong length, an unknown word (named) or a bad checksum."""
+
+
+class Bip32Error(WalletError):
+    """A BIP32 extended key or derivation that is invalid: bad encoding, version, key or path, or an
+    invalid child (the caller may skip to the next index, as BIP32 says)."""
