@@ -30,3 +30,15 @@ class MnemonicError(WalletError):
 class Bip32Error(WalletError):
     """A BIP32 extended key or derivation that is invalid: bad encoding, version, key or path, or an
     invalid child (the caller may skip to the next index, as BIP32 says)."""
+
+
+class CoinSelectionError(WalletError):
+    """Coin selection could not build a valid input set (weight limit, dust output, bad request)."""
+
+
+class InsufficientFunds(CoinSelectionError):
+    """The spendable coins do not cover the outputs plus fee; `shortfall` is the missing amount in sats."""
+
+    def __init__(self, message: str, shortfall: int) -> None:
+        super().__init__(message)
+        self.shortfall = shortfall
