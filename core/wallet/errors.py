@@ -42,3 +42,8 @@ class InsufficientFunds(CoinSelectionError):
     def __init__(self, message: str, shortfall: int) -> None:
         super().__init__(message)
         self.shortfall = shortfall
+
+
+class PsbtError(WalletError):
+    """A PSBT (BIP174/BIP371) that is malformed or cannot be processed by the role asked of it;
+    the message says which map, key and rule."""
