@@ -1,0 +1,1 @@
+"""Wallet storage: one SQLite file per wallet, with seeds and private keys encrypted at rest."""
