@@ -93,11 +93,11 @@ def parse_path(text: str) -> list[int]:
     HARDENED added). Raises Bip32Error for anything else."""
     if not isinstance(text, str):
         raise Bip32Error("a derivation path must be text")
+    if text in ("", "m", "M"):
+        return []
     parts = text.split("/")
     if parts[0] in ("m", "M"):
         parts = parts[1:]
-    if parts == [""]:  # "" means no steps, like "m"
-        parts = []
     out = []
     for pos, part in enumerate(parts, start=1):
         m = _PATH_STEP.fullmatch(part)
