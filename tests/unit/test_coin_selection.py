@@ -52,11 +52,10 @@ def amounts(outcome) -> list[int]:
     return sorted(p.selection_amount for p in outcome.selected)
 
 
-def check_invariants(r: SelectionResult, params: CoinSelectionParams, recipients_total: int | None = None) -> None:
+def check_invariants(r: SelectionResult, params: CoinSelectionParams) -> None:
+    """inputs - outputs - change == fee >= fee_rate x vsize; each coin once; no frozen coin; no dust change."""
     assert r.input_total - sum(r.outputs) - r.change == r.fee
     assert r.fee >= params.fee_rate.fee(r.vsize)
-    if recipients_total is not None:
-        assert sum(r.outputs) <= recipients_total or r.change == 0
     assert len({c.outpoint for c in r.inputs}) == len(r.inputs)
     assert not any(c.frozen for c in r.inputs)
     assert r.change == 0 or r.change >= params.min_viable_change
@@ -227,7 +226,9 @@ def test_waste_with_and_without_change():
     # at a fee rate below the long-term rate, inputs lower the waste
     cheap = CoinSelectionParams(FeeRate.per_vb(1), long_term_fee_rate=FeeRate.per_vb(10))
     r = select_coins([], [Recipient(CENT, SPK)], cheap, random.Random(1), required=[c])
-    assert r.waste == cheap.fee_rate.fee(68) - cheap.long_term_fee_rate.fee(68) + cheap.cost_of_change < 0 + cheap.cost_of_change
+    cheap_input_waste = cheap.fee_rate.fee(68) - cheap.long_term_fee_rate.fee(68)
+    assert cheap_input_waste < 0
+    assert r.change > 0 and r.waste == cheap_input_waste + cheap.cost_of_change
 
 
 def test_least_waste_wins_ties_to_more_inputs():
@@ -395,8 +396,8 @@ coin_specs = st.tuples(
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(coin_specs, min_size=0, max_size=30),
-    st.lists(st.tuples(st.integers(1_000, 3 * CENT), st.booleans()), min_size=1, max_size=3),
+    st.lists(coin_specs, min_size=1, max_size=30),
+    st.lists(st.tuples(st.integers(1_000, CENT // 2), st.booleans()), min_size=1, max_size=3),
     st.integers(1, 200),
     st.integers(0, 3),
     st.integers(0, 2**32),
