@@ -36,8 +36,10 @@ from core.wallet.errors import CoinSelectionError, InsufficientFunds
 
 WITNESS_SCALE_FACTOR = 4
 
-# vbytes to spend one input of each script type (Core's dummy-signed sizes, 72-byte signatures)
-INPUT_VSIZE = {"p2pkh": 148, "p2sh-p2wpkh": 91, "p2wpkh": 68, "p2tr": 58}
+# weight of the input spending each script type (Core's dummy-signed sizes: 72-byte ECDSA signatures,
+# 64-byte Schnorr key-path signatures)
+INPUT_WEIGHT = {"p2pkh": 592, "p2sh-p2wpkh": 364, "p2wpkh": 272, "p2tr": 230}
+INPUT_VSIZE = {k: -(-w // 4) for k, w in INPUT_WEIGHT.items()}
 P2WPKH_CHANGE_SCRIPT = b"\x00\x14" + bytes(20)  # a change output prototype: only its size matters
 
 DEFAULT_LONG_TERM_FEE_RATE = FeeRate.per_kvb(10_000)  # Core's -consolidatefeerate, 10 sat/vB
@@ -68,6 +70,15 @@ class Candidate:
     @property
     def input_vsize(self) -> int:
         return -(-self.input_weight // WITNESS_SCALE_FACTOR)
+
+    @classmethod
+    def for_script_type(cls, outpoint: OutPoint, value: int, script_type: str, **kw: object) -> Candidate:
+        """A candidate sized for spending `script_type` ("p2pkh", "p2sh-p2wpkh", "p2wpkh", "p2tr")."""
+        try:
+            weight = INPUT_WEIGHT[script_type]
+        except KeyError:
+            raise CoinSelectionError(f"unknown script type {script_type!r}") from None
+        return cls(outpoint, value, weight, **kw)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

@@ -342,6 +342,15 @@ def test_subtract_fee_sends_whole_coin():
         select_coins([coin(1_000)], [Recipient(1_000, SPK, subtract_fee=True)], P, random.Random(1))
 
 
+def test_candidate_for_script_type():
+    op = OutPoint(Txid(bytes(32)), 1)
+    c = Candidate.for_script_type(op, 5_000, "p2tr", depth=3)
+    assert (c.input_weight, c.input_vsize, c.depth) == (230, 58, 3)
+    assert Candidate.for_script_type(op, 5_000, "p2pkh").input_vsize == 148
+    with pytest.raises(CoinSelectionError):
+        Candidate.for_script_type(op, 5_000, "p2wsh")
+
+
 def test_bad_requests():
     with pytest.raises(CoinSelectionError):
         select_coins([coin(CENT)], [], P, random.Random(1))
