@@ -128,5 +128,9 @@ def mnemonic_to_seed(words: str, passphrase: str = "", *, check: bool = True) ->
         if not isinstance(words, str):
             raise MnemonicError("a mnemonic must be text")
         sentence = _normalize(words)
-    salt = ("mnemonic" + _normalize(passphrase)).encode("utf-8")
-    return hashlib.pbkdf2_hmac("sha512", sentence.encode("utf-8"), salt, PBKDF2_ROUNDS)
+    try:
+        password = sentence.encode("utf-8")
+        salt = ("mnemonic" + _normalize(passphrase)).encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates cannot be UTF-8: no seed derivation is defined
+        raise MnemonicError("mnemonic or passphrase contains characters that are not valid Unicode") from None
+    return hashlib.pbkdf2_hmac("sha512", password, salt, PBKDF2_ROUNDS)
