@@ -11,7 +11,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 
-from core.consensus.network import ALL_NETWORKS, MAINNET, TESTNET, Network
+from core.consensus.network import ALL_NETWORKS, Network
 from core.crypto.ecdsa import is_valid_pubkey, pubkey_from_privkey
 from core.crypto.errors import CryptoError
 from core.crypto.wif import decode_wif, encode_wif
@@ -21,7 +21,6 @@ from core.wallet.errors import DescriptorError, WalletError
 _HEX = re.compile(r"[0-9a-fA-F]*")
 _DIGITS = re.compile(r"[0-9]+")
 _FINGERPRINT = re.compile(r"[0-9a-fA-F]{8}")
-_EXT_PREFIXES = ("xpub", "xprv", "tpub", "tprv")
 
 
 class KeyContext(enum.Enum):
@@ -185,7 +184,12 @@ class ExtKey:
         if key is None:
             key = self.root
             for step in self.paths[multipath]:
-                key = key.derive(step.index)
+                if step.index & HARDENED and not key.is_private:
+                    raise DescriptorError(f"cannot derive hardened step {step} from a public extended key")
+                try:
+                    key = key.derive(step.index)
+                except WalletError as err:
+                    raise DescriptorError(f"cannot derive step {step}: {err}") from None
             self._cache[multipath] = key
         return key
 
@@ -198,6 +202,8 @@ class ExtKey:
             if index is None or not 0 <= index < HARDENED:
                 raise DescriptorError("a ranged descriptor needs a derivation index in [0, 2^31)")
             child = index | (HARDENED if self.derive is DeriveType.HARDENED else 0)
+            if child & HARDENED and not key.is_private:
+                raise DescriptorError("cannot derive hardened children '*h' from a public extended key")
             try:
                 key = key.derive(child)
             except WalletError as err:
@@ -326,10 +332,7 @@ def _parse_extended(origin: KeyOrigin | None, parts: list[str], network: Network
         step = _parse_step(s, "key derivation")
         for alt in alternatives:
             alt.append(step)
-    if not root.is_private and any(st.index & HARDENED for st in alternatives[0]):
-        raise DescriptorError("hardened derivation steps need a private extended key (xprv)")
-    if not root.is_private and derive is DeriveType.HARDENED:
-        raise DescriptorError("hardened wildcard '*h' needs a private extended key (xprv)")
+    # Hardened steps after an xpub parse (BIP380 lists them as valid) but fail at derivation.
     return ExtKey(
         origin,
         root,
@@ -342,12 +345,14 @@ def _parse_extended(origin: KeyOrigin | None, parts: list[str], network: Network
 
 
 def parse_extended_key(text: str) -> tuple[ExtendedKey, Network]:
-    """An xpub/xprv/tpub/tprv and the network its version bytes name. SLIP-132 forms (ypub, zpub ...)
-    are rejected: in descriptors the script type comes from the descriptor, not the key."""
-    if not text.startswith(_EXT_PREFIXES):
-        raise DescriptorError(f"'{text[:4]}' keys are not allowed in descriptors; use xpub/xprv or tpub/tprv")
-    key, _kind = ExtendedKey.parse(text)
-    return key, (MAINNET if text.startswith("x") else TESTNET)
+    """An xpub/xprv/tpub/tprv and the network its version bytes name (MAINNET or TESTNET). SLIP-132
+    forms (ypub, zpub ...) are rejected: in descriptors the script type comes from the descriptor."""
+    key, version = ExtendedKey.parse(text)
+    if version.slip132 is not None:
+        raise DescriptorError(
+            f"'{text[:4]}' keys are not allowed in descriptors; convert to {'tpub' if version.network.is_test else 'xpub'}"
+        )
+    return key, version.network
 
 
 def parse_key(text: str, ctx: KeyContext, network: Network | None = None) -> KeyExpr:
