@@ -28,6 +28,7 @@ XPRV_C = "xprv9vHkqa6EV4sPZHYqZznhT2NPtPCjKuDKGY38FBWLvgaDx45zo9WQRUT3dKYnjwih2y
 XPUB_C = "xpub69H7F5d8KSRgmmdJg2KhpAK8SR3DjMwAdkxj3ZuxV27CprR9LgpeyGmXUbC6wb7ERfvrnKZjXoUmmDznezpbZb7ap6r1D3tgFxHmwMkQTPH"
 XPRV_D = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
 XPUB_E = "xpub69H7F5dQzmVd3vPuLKtcXJziMEQByuDidnX3YdwgtNsecY5HRGtAAQC5mXTt4dsv9RzyjgDjAQs9VGVV6ydYCHnprc9vvaA5YtqWyL6hyds"
+NUMS = "50929b74c1a04954b78b4b6035e97a5e078a5a0f28ec96d547bfee9ace803ac0"
 XPRV_F = "xprvA2JDeKCSNNZky6uBCviVfJSKyQ1mDYahRjijr5idH2WwLsEd4Hsb2Tyh8RfQMuPh7f7RtyzTtdrbdqqsunu5Mm3wDvUAKRHSC34sJ7in334"
 
 MULTI16_KEYS = ",".join(
@@ -197,6 +198,45 @@ VALID = [
         f"tr({XONLY},{{pk({XPRV_F}/0),{{{{pk({XPUB}),pk(02df12b7035bdac8e3bab862a3a83d06ea6b17b6753d52edecba9be46f5d09e076)}},pk({WIF})}}}})",
         ["512071fff39599a7b78bc02623cbe814efebf1a404f5d8ad34ea80f213bd8943f574"],
     ),
+    # BIP387
+    (
+        "387-multi_a-wif",
+        f"tr({WIF},multi_a(1,KzoAz5CanayRKex3fSLQ2BwJpN7U52gZvxMyk78nDMHuqrUxuSJy))",
+        ["5120eb5bd3894327d75093891cc3a62506df7d58ec137fcd104cdd285d67816074f3"],
+    ),
+    (
+        "387-multi_a-xonly",
+        f"tr({XONLY},multi_a(1,669b8afcec803a0d323e9a17f3ea8e68e8abe5a278020a929adbec52421adbd0))",
+        ["5120eb5bd3894327d75093891cc3a62506df7d58ec137fcd104cdd285d67816074f3"],
+    ),
+    (
+        "387-multi_a-xprv",
+        f"tr({NUMS},multi_a(2,[00000000/111'/222]{XPRV},{XPRV_B}/0))",
+        ["51202eea93581594a43c0c8423b70dc112e5651df63984d108d4fc8ccd3b63b4eafa"],
+    ),
+    (
+        "387-sortedmulti_a-xprv",
+        f"tr({NUMS},sortedmulti_a(2,[00000000/111'/222]{XPRV},{XPRV_B}/0))",
+        ["512016fa6a6ba7e98c54b5bf43b3144912b78a61b60b02f6a74172b8dcb35b12bc30"],
+    ),
+    (
+        "387-sortedmulti_a-xpub-range",
+        f"tr({NUMS},sortedmulti_a(2,{XPUB}/*,{XPUB_B}/0/0/*))",
+        [
+            "5120abd47468515223f58a1a18edfde709a7a2aab2b696d59ecf8c34f0ba274ef772",
+            "5120fe62e7ed20705bd1d3678e072bc999acb014f07795fa02cb8f25a7aa787e8cbd",
+            "51201311093750f459039adaa2a5ed23b0f7a8ae2c2ffb07c5390ea37e2fb1050b41",
+        ],
+    ),
+    (
+        "387-multi_a-xprv-range",
+        f"tr({NUMS},multi_a(2,{XPRV_ROOT}/2147483647'/0,{XPRV_C}/1/2/*,{XPRV_D}/10/20/30/40/*'))",
+        [
+            "5120e4c8f2b0a7d3a688ac131cb03248c0d4b0a59bbd4f37211c848cfbd22a981192",
+            "5120827faedaa21e52fca2ac83b53afd1ab7d4d1e6ce67ff42b19f2723d48b5a19ab",
+            "5120647495ed09de61a3a324704f9203c130d655bf3141f9b748df8f7be7e9af55a4",
+        ],
+    ),
 ]
 
 INVALID = [
@@ -235,6 +275,14 @@ INVALID = [
     ("386-wsh-tr", f"wsh(tr({XONLY}))"),
     ("386-sh-tr", f"sh(tr({XONLY}))"),
     ("386-tr-pkh-leaf", f"tr({XONLY}, pkh({WIF}))"),
+    # BIP387
+    ("387-multi_a-top", "multi_a(1,03669b8afcec803a0d323e9a17f3ea8e68e8abe5a278020a929adbec52421adbd0)"),
+    ("387-multi_a-sh", "sh(multi_a(1,03669b8afcec803a0d323e9a17f3ea8e68e8abe5a278020a929adbec52421adbd0))"),
+    ("387-multi_a-wsh", "wsh(multi_a(1,03669b8afcec803a0d323e9a17f3ea8e68e8abe5a278020a929adbec52421adbd0))"),
+    ("387-threshold-not-number", f"tr({NUMS},multi_a(a,{PUB}))"),
+    ("387-threshold-zero", f"tr({NUMS},multi_a(0,{PUB}))"),
+    ("387-uncompressed", f"tr({NUMS},multi_a(1,{UPUB}))"),
+    ("387-threshold-too-large", f"tr({NUMS},multi_a(3,{WIF},{UWIF}))"),
 ]
 
 # BIP380 key expressions, each tried inside pk().
