@@ -69,7 +69,8 @@ _V2: list[str] = [
     ) WITHOUT ROWID""",
     "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     # Balance: a partial covering index over unspent outputs only, so SUM(value) reads just the live set.
-    "CREATE INDEX outputs_unspent ON outputs(frozen, value) WHERE spent_by IS NULL",
+    # spent_by (always NULL here) is listed so SQLite sees the index as covering and skips table lookups.
+    "CREATE INDEX outputs_unspent ON outputs(frozen, value, spent_by) WHERE spent_by IS NULL",
     "CREATE INDEX outputs_spent_by ON outputs(spent_by) WHERE spent_by IS NOT NULL",
     # History pages: keyset pagination walks this index from the newest row downwards.
     f"CREATE INDEX transactions_history ON transactions({HISTORY_KEY}, time, txid)",
