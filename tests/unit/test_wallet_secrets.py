@@ -93,8 +93,9 @@ def test_default_kdf_takes_at_least_250_ms(capsys: pytest.CaptureFixture[str]) -
     with capsys.disabled():
         print(f"\nscrypt log2(n)={params.log2_n} r={params.r} p={params.p}: {seconds * 1000:.0f} ms")
     assert seconds >= s.MIN_KDF_SECONDS
-    # the shipped default is already at or above the target here (calibration did not need to raise it)
-    assert params == s.DEFAULT_KDF
+    # calibration starts at the shipped default and only ever raises it (on this machine it needs no raise;
+    # a faster machine gets a bigger n rather than a failing test)
+    assert params.log2_n >= s.DEFAULT_KDF.log2_n and (params.r, params.p) == (s.DEFAULT_KDF.r, s.DEFAULT_KDF.p)
     env = s.encrypt_secret(SEED, "pw", AAD)
     assert s.parse_envelope(env).kdf == s.DEFAULT_KDF
     assert not s.needs_rehash(env)
