@@ -595,3 +595,72 @@ def test_multipath_receive_and_change() -> None:
     assert desc.address(0, MAINNET, multipath=1) == "bc1q8c6fshw2dlwun7ekn9qwf37cu2rn755upcp6el"
     with pytest.raises(DescriptorError):
         desc.script_pubkey(0, multipath=2)
+
+
+# --- BIP389 multipath key expressions ---------------------------------------------------------------------
+
+XPUB_G = "xpub661MyMwAqRbcFW31YEwpkMuc5THy2PSt5bDMsktWQcFF8syAmRUapSCGu8ED9W6oDMSgv6Zz8idoc4a6mr8BDzTJY47LJhkJ8UB7WEGuduB"
+XPUB_H = "xpub661MyMwAqRbcGDZQUKLqmWodYLcoBQnQH33yYkkF3jjxeLvY8qr2wWGEWkiKFaaQfJCoi3HeEq3Dc5DptfbCyjD38fNhSqtKc1UHaP4ba3t"
+XPUB_I = "xpub661MyMwAqRbcF3yVrV2KyYetLMYA5mCbv4BhrKwUrFE9LZM6JRR1AEt8Jq4V4C8LwtTke6YEEdCZqgXp85YRk2j74EfJKhe3QybQ9kcUjs4"
+XPRV_J = "xprv9s21ZrQH143K3jUwNHoqQNrtzJnJmx4Yup8NkNLdVQCymYbPbJXnPhwkfTfxZfptcs3rLAPUXS39oDLgrNKQGwbGsEmJJ8BU3RzQuvShEG4"
+
+# (id, multipath descriptor, the descriptors it expands into)
+MULTIPATH_VALID = [
+    ("pk-xpub", f"pk({XPUB_B}/<0;1>)", [f"pk({XPUB_B}/0)", f"pk({XPUB_B}/1)"]),
+    (
+        "pkh-xprv-hardened",
+        f"pkh({XPRV_ROOT}/<2147483647h;0>/0)",
+        [f"pkh({XPRV_ROOT}/2147483647h/0)", f"pkh({XPRV_ROOT}/0/0)"],
+    ),
+    # The BIP text lacks this vector's final ')'; it is added here.
+    (
+        "wpkh-origin-range",
+        f"wpkh([ffffffff/13h]{XPUB_C}/<1;3>/2/*)",
+        [f"wpkh([ffffffff/13h]{XPUB_C}/1/2/*)", f"wpkh([ffffffff/13h]{XPUB_C}/3/2/*)"],
+    ),
+    (
+        "multi-two-multipath",
+        f"multi(2,{XPUB}/<1;2>/*,{XPUB_B}/<3;4>/0/*)",
+        [f"multi(2,{XPUB}/1/*,{XPUB_B}/3/0/*)", f"multi(2,{XPUB}/2/*,{XPUB_B}/4/0/*)"],
+    ),
+    ("pkh-three", f"pkh({XPUB_G}/<0;1;2>)", [f"pkh({XPUB_G}/0)", f"pkh({XPUB_G}/1)", f"pkh({XPUB_G}/2)"]),
+    (
+        "sh-multi-three",
+        f"sh(multi(2,{XPUB}/<1;2;3>/0/*,{XPUB_B}/0/*,{XPUB_H}/0/0/<3;4;5>/*))",
+        [f"sh(multi(2,{XPUB}/{i}/0/*,{XPUB_B}/0/*,{XPUB_H}/0/0/{j}/*))" for i, j in ((1, 3), (2, 4), (3, 5))],
+    ),
+]
+
+MULTIPATH_INVALID = [
+    ("multiple-specifiers", f"pkh({XPRV_ROOT}/<0;1>/<2;3>)"),
+    ("in-origin", f"pkh([deadbeef/<0;1>]{XPUB_G}/0)"),
+    (
+        "mismatched-tr",
+        f"tr({XPUB_I}/<6;7;8;9>/*,{{pk({XPUB}/<1;2;3>/0/*),pk({XPUB_H}/0/0/<3;4;5>/*)}})",
+    ),
+    ("mismatched-sh-multi", f"sh(multi(2,{XPRV}/<1;2;3>/0/*,{XPRV_B}/0/*,{XPRV_J}/0/0/<3;4>/*))"),
+    ("empty", f"wpkh({XPUB_G}/<>/*)"),
+    ("missing-start", f"wpkh({XPUB_G}/0>/*)"),
+    ("missing-end", f"wpkh({XPUB_G}/<0/*)"),
+    ("missing-index", f"wpkh({XPUB_G}/<0;>/*)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"), [v[1:] for v in MULTIPATH_VALID], ids=[v[0] for v in MULTIPATH_VALID]
+)
+def test_multipath_vector(text: str, expanded: list[str]) -> None:
+    desc = Descriptor.parse(text)
+    assert desc.multipath_count == len(expanded)
+    assert desc.to_string(private=True) == add_checksum(text)
+    for alt, single_text in enumerate(expanded):
+        single = Descriptor.parse(single_text)
+        indexes = [0, 1, 2] if single.is_range() else [None]
+        for i in indexes:
+            assert desc.script_pubkey(i, multipath=alt) == single.script_pubkey(i)
+
+
+@pytest.mark.parametrize("text", [v[1] for v in MULTIPATH_INVALID], ids=[v[0] for v in MULTIPATH_INVALID])
+def test_multipath_invalid(text: str) -> None:
+    with pytest.raises(DescriptorError):
+        Descriptor.parse(text)

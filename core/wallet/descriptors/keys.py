@@ -194,6 +194,8 @@ class ExtKey:
         return key
 
     def at(self, index: int | None = None, multipath: int = 0) -> DerivedKey:
+        # A key without `<a;b>` is the same in every alternative of a multipath descriptor.
+        multipath = multipath if len(self.paths) > 1 else 0
         if not 0 <= multipath < len(self.paths):
             raise DescriptorError(f"multipath alternative {multipath} out of range")
         key = self._base(multipath)
