@@ -45,27 +45,22 @@ _ECDSA_TYPES = frozenset(
 _TAPROOT_TYPES = _ECDSA_TYPES | {SIGHASH_DEFAULT}
 
 
-def key_lookup(keys: Mapping[bytes, bytes] | Iterable[bytes] | KeyLookup) -> KeyLookup:
-    """Normalise the ways keys can be given into a lookup by public key.
+def key_lookup(keys: Mapping[bytes, bytes] | Iterable[bytes] | KeyLookup) -> tuple[KeyLookup, list[bytes]]:
+    """Normalise the ways keys can be given into a lookup by public key, and the ECDSA public
+    keys known up front (none for a callback).
 
     A mapping may be keyed by any public key form; every secret is also indexed under its
     compressed, uncompressed and x-only public keys.
     """
     if callable(keys):
-        return keys
+        return keys, []
     secrets = list(keys.values()) if isinstance(keys, Mapping) else list(keys)
     index: dict[bytes, bytes] = dict(keys) if isinstance(keys, Mapping) else {}
     for secret in secrets:
         index[pubkey_from_privkey(secret, True)] = secret
         index[pubkey_from_privkey(secret, False)] = secret
         index[xonly_pubkey_from_privkey(secret)] = secret
-    return index.get
-
-
-def _candidates(psbt: Psbt, index: int, script: bytes) -> list[bytes]:
-    inp = psbt.inputs[index]
-    keys = list(inp.bip32_derivation) + ecdsa_keys_in(script)
-    return list(dict.fromkeys(keys))
+    return index.get, [k for k in index if len(k) in (33, 65)]
 
 
 def sign_psbt(
@@ -82,9 +77,8 @@ def sign_psbt(
     auxiliary randomness (default: fresh random bytes per signature). For P2PKH and P2WPKH inputs
     the public key must be known: from a dict of keys, or from the input's BIP32 derivations.
     """
-    lookup = key_lookup(keys)
+    lookup, extra = key_lookup(keys)
     allowed = set(allowed_sighash) if allowed_sighash is not None else None
-    extra = [k for k in keys] if isinstance(keys, Mapping) else []
     utxos = [psbt.spent_output(i) for i in range(len(psbt.inputs))]
     spent = None if any(u is None for u in utxos) else utxos
     txdata = PrecomputedTxData(psbt.tx, spent)  # type: ignore[arg-type]
@@ -105,12 +99,14 @@ def sign_psbt(
             added += _sign_taproot(psbt, i, lookup, txdata, aux_rand)
             continue
         hash_type = SIGHASH_ALL if inp.sighash_type is None else inp.sighash_type
-        candidates = _candidates(psbt, i, res.script)
-        candidates += [k for k in extra if len(k) in (33, 65) and k not in candidates]
         sol = solve(res.script)
         if sol.type in (TxoutType.PUBKEYHASH, TxoutType.WITNESS_V0_KEYHASH):
-            # Only the key whose hash is in the script can sign.
-            candidates = [k for k in candidates if hash160(k) == sol.solutions[0]]
+            # Only the key whose hash is in the script can sign; it may be known from the
+            # derivations or from the keys given.
+            known = dict.fromkeys([*inp.bip32_derivation, *extra])
+            candidates = [k for k in known if hash160(k) == sol.solutions[0]]
+        else:
+            candidates = list(dict.fromkeys(ecdsa_keys_in(res.script)))
         for pubkey in candidates:
             if pubkey in inp.partial_sigs:
                 continue
