@@ -295,3 +295,22 @@ def test_create_and_update_validation() -> None:
     psbt, _ = _spend([TxOut(1, b"\x51")])
     with pytest.raises(PsbtError, match="outpoint hash"):
         update_input(psbt, 0, non_witness_utxo=Transaction(2, (), (TxOut(1, b"\x51"),)))
+
+
+def test_sign_with_callback_skips_inputs_it_cannot_resolve() -> None:
+    pk0 = pubkey_from_privkey(_SECRETS[0])
+    foreign = TxOut(5_000, p2sh(b"\x51"))  # another party's P2SH input, redeemScript not given
+    utxos = [TxOut(50_000, p2wpkh(pk0)), foreign]
+    psbt, _ = _spend(utxos)
+    update_input(psbt, 0, witness_utxo=utxos[0], bip32_derivation={pk0: KeyOrigin(b"\xaa\xbb\xcc\xdd", (H + 84,))})
+    update_input(psbt, 1, witness_utxo=foreign)
+    asked: list[bytes] = []
+
+    def lookup(pubkey: bytes) -> bytes | None:
+        asked.append(pubkey)
+        return _SECRETS[0] if pubkey == pk0 else None
+
+    assert sign_psbt(psbt, lookup) == 1
+    assert asked == [pk0]
+    assert not finalize_psbt(psbt)
+    assert psbt.inputs[0].is_finalized() and not psbt.inputs[1].is_finalized()

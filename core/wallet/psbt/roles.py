@@ -133,7 +133,8 @@ def combine_psbts(psbts: Iterable[Psbt]) -> Psbt:
             _merge_into(mine_o, copy.deepcopy(theirs_o), "output")
         for attr in ("xpubs", "proprietary", "unknown"):
             _merge_dict(getattr(result, attr), getattr(other, attr), f"global {attr}")
-        result.version = max(result.version or 0, other.version or 0) or result.version or other.version
+        if other.version is not None:
+            result.version = max(result.version or 0, other.version)
     return result
 
 

@@ -85,7 +85,8 @@ class ResolvedInput:
 def resolve_input(psbt: Psbt, index: int) -> ResolvedInput | None:
     """Apply BIP174's "data signers check for" to input `index`.
 
-    Returns None when the input has no UTXO (nothing can be signed); raises PsbtError when the
+    Returns None when the input lacks its UTXO or a needed redeem/witness script (nothing can be
+    signed or finalized yet); raises PsbtError when the
     data is inconsistent (wrong txid, scripts not matching their hashes, a witness UTXO for a
     non-witness spend).
     """
@@ -110,7 +111,7 @@ def resolve_input(psbt: Psbt, index: int) -> ResolvedInput | None:
             raise PsbtError(f"input {index}: redeemScript does not match the scriptPubKey")
         script, nested = inp.redeem_script, True
     elif solve(spk).type == TxoutType.SCRIPTHASH:
-        raise PsbtError(f"input {index}: P2SH output without a redeemScript")
+        return None  # not enough data to sign or finalize (maybe another party's input)
     sol = solve(script)
     if inp.witness_script is not None and (
         sol.type != TxoutType.WITNESS_V0_SCRIPTHASH or script != p2wsh(inp.witness_script)
@@ -120,7 +121,7 @@ def resolve_input(psbt: Psbt, index: int) -> ResolvedInput | None:
         kind, script_code = SpendKind.WITNESS_V0, p2pkh(sol.solutions[0])
     elif sol.type == TxoutType.WITNESS_V0_SCRIPTHASH:
         if inp.witness_script is None:
-            raise PsbtError(f"input {index}: P2WSH spend without a witnessScript")
+            return None
         kind, script, script_code = SpendKind.WITNESS_V0, inp.witness_script, inp.witness_script
     elif sol.type == TxoutType.WITNESS_V1_TAPROOT and not nested:
         kind, script_code = SpendKind.TAPROOT, b""
