@@ -4,7 +4,7 @@ The node hands it every block whose compact filter matched the keychain's script
 records the transactions paying to our scripts or spending our outputs into the WalletDB, one
 database transaction per block, and marks the paid scripts used so the keychain's gap window grows
 (the node re-matches the rest of its batch when `scripts()` changes). A disconnected block's
-transactions become unconfirmed again. Balances come from the database; immature coinbase
+transactions become unconfirmed again (its coinbase is dropped). Balances come from the database; immature coinbase
 outputs are counted apart, which needs the tip height (`on_event` follows the node's events).
 """
 
@@ -119,11 +119,18 @@ class WalletTracker:
         self.tip_height = max(self.tip_height, height)
 
     def block_disconnected(self, height: int, block_hash: BlockHash) -> None:
-        """Make the transactions of a disconnected block unconfirmed again (tip first, as the node sends)."""
+        """Make a disconnected block's transactions unconfirmed again, dropping its coinbase (tip first, as the node sends)."""
         with self.db.transaction() as c:
-            rows = c.execute("SELECT txid, time FROM transactions WHERE block_hash = ?", (bytes(block_hash),)).fetchall()
-            for txid, time in rows:
-                self.db.set_tx_height(bytes(txid), None, None, time)
+            rows = c.execute(
+                "SELECT txid, raw, time FROM transactions WHERE block_hash = ?", (bytes(block_hash),)
+            ).fetchall()
+            for txid, raw, time in rows:
+                if Transaction.parse(bytes(raw)).is_coinbase():
+                    # A coinbase cannot return to the mempool: it no longer exists at all.
+                    c.execute("DELETE FROM outputs WHERE txid = ?", (txid,))
+                    c.execute("DELETE FROM transactions WHERE txid = ?", (txid,))
+                else:
+                    self.db.set_tx_height(bytes(txid), None, None, time)
         if self.tip_height >= height:
             self.tip_height = height - 1
 
