@@ -47,3 +47,22 @@ class InsufficientFunds(CoinSelectionError):
 class PsbtError(WalletError):
     """A PSBT (BIP174/BIP371) that is malformed or cannot be processed by the role asked of it;
     the message says which map, key and rule."""
+
+
+class Bip21Error(WalletError):
+    """A `bitcoin:` payment URI (BIP21) that is malformed or cannot be built; the message names the
+    parameter and the problem."""
+
+
+class TxBuilderError(WalletError):
+    """A payment, fee bump or CPFP child that cannot be built as asked (the message says why)."""
+
+
+class DustOutputError(TxBuilderError):
+    """An output would be below the dust threshold of its script; `index`, `amount`, `threshold` in sats."""
+
+    def __init__(self, message: str, index: int, amount: int, threshold: int) -> None:
+        super().__init__(message)
+        self.index = index
+        self.amount = amount
+        self.threshold = threshold
