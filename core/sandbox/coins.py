@@ -14,8 +14,8 @@ from core.consensus.hashes import BlockHash
 from core.consensus.tx import OutPoint, Transaction, TxIn, TxOut
 from core.sandbox.errors import FaucetEmpty
 from core.sandbox.signer import SandboxKey, sign_transaction
+from core.validation.deployments import COINBASE_MATURITY
 
-COINBASE_MATURITY = 100
 TX_OVERHEAD_VBYTES = 11  # version, counts, locktime, segwit marker (rounded up)
 
 

@@ -17,10 +17,9 @@ from core.consensus.block import Block
 from core.consensus.hashes import BlockHash
 from core.consensus.tx import Transaction
 from core.node.events import BlockConnected, BlockDisconnected
+from core.validation.deployments import COINBASE_MATURITY
 from core.wallet.keychain import Keychain, KeychainKind
 from core.wallet.storage.db import OutputRecord, TxRecord, WalletDB
-
-COINBASE_MATURITY = 100
 
 
 @dataclass(frozen=True)
