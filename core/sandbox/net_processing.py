@@ -155,16 +155,13 @@ class NetProcessing:
                 p.send(MsgInv((Inv(InvType.BLOCK, update.connected[-1].hash),)))
 
     async def _on_inv(self, peer: Peer, msg: MsgInv) -> None:
-        want: list[Inv] = []
-        blocks = False
-        for inv in msg.inventory:
-            if inv.type in _BLOCK_TYPES:
-                blocks = True
-            elif inv.type in _TX_TYPES:
-                self._known.setdefault(peer, set()).add(bytes(inv.hash))
-                have = await self.node.run(self.node.chain.mempool_tx, inv.hash)
-                if have is None:
-                    want.append(Inv(InvType.WITNESS_TX if inv.type == InvType.TX else inv.type, inv.hash))
+        blocks = any(inv.type in _BLOCK_TYPES for inv in msg.inventory)
+        txs = [inv for inv in msg.inventory if inv.type in _TX_TYPES]
+        self._known.setdefault(peer, set()).update(bytes(inv.hash) for inv in txs)
+        chain = self.node.chain
+        # One trip to the chain thread for the whole announcement, not one per entry.
+        missing = await self.node.run(lambda: [inv for inv in txs if chain.mempool_tx(inv.hash) is None])
+        want = [Inv(InvType.WITNESS_TX if inv.type == InvType.TX else inv.type, inv.hash) for inv in missing]
         if want:
             peer.send(MsgGetData(tuple(want)))
         if blocks:
