@@ -169,7 +169,7 @@ def test_report_stall_opens_a_replacement(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with sandboxes(tmp_path, "a", "b") as nodes:
             rec = Recorder()
-            book = AddrMan(rng=random.Random(1))
+            book = AddrMan(key=bytes(32), rng=random.Random(1))
             for n in nodes:
                 book.add("127.0.0.1", n.port, int(ServiceFlags.NODE_NETWORK | ServiceFlags.NODE_WITNESS),
                          require_routable=False)
@@ -224,7 +224,7 @@ class FakePeer:
 def test_one_outbound_per_group_from_the_address_book() -> None:
     async def scenario() -> None:
         rec = Recorder()
-        book = AddrMan(rng=random.Random(2))
+        book = AddrMan(key=bytes(32), rng=random.Random(2))
         full = int(ServiceFlags.NODE_NETWORK | ServiceFlags.NODE_WITNESS | ServiceFlags.NODE_COMPACT_FILTERS)
         for a in range(3):  # 3 groups x 20 addresses
             for i in range(20):
@@ -272,7 +272,7 @@ async def rec_wait(cond: Callable[[], bool]) -> None:
 def test_non_filter_peer_is_replaced_when_short_of_filter_peers() -> None:
     async def scenario() -> None:
         rec = Recorder()
-        book = AddrMan(rng=random.Random(4))
+        book = AddrMan(key=bytes(32), rng=random.Random(4))
         basic = int(ServiceFlags.NODE_NETWORK | ServiceFlags.NODE_WITNESS)
         book.add("11.1.0.1", 8333, basic)
         book.add("12.1.0.1", 8333, basic)
@@ -419,8 +419,10 @@ def test_dns_seeds_fill_an_empty_book_and_weak_peers_are_refused() -> None:
             pm.on_event(PeerConnected(peer))  # type: ignore[arg-type]
             return peer
 
+        # A fixed bucket key: with a random one, two of the eight seed addresses could share a bucket slot.
+        book = AddrMan(key=bytes(32), rng=random.Random(1))
         pm = PeerManager(params, rec, config=PeerManagerConfig(max_outbound=3, min_filter_peers=0),
-                         connector=connector, on_event=rec.events.put_nowait)
+                         addrman=book, connector=connector, on_event=rec.events.put_nowait)
         await pm.start()
         try:
             for _ in range(3):
