@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core.chain.params import ChainParams
-from core.node.addrman import AddrInfo, AddrMan, Net, is_local, network_group, network_of
+from core.node.addrman import AddrInfo, AddrMan, Net, is_local, network_group, network_of, normalize_host
 from core.node.events import PeerDown, PeerInfo, PeerUp
 from core.node.proxy import socks5_opener
 from core.p2p.errors import PeerConnectError
@@ -118,6 +118,7 @@ class PeerManager:
         self._connector = connector or default_connector
         self._peers: dict[Peer, _Slot | None] = {}  # vetted peers; the slot is known once the dial returns
         self._dialing: dict[Key, bool] = {}  # key -> manual
+        self._added: list[Key] = []  # manual peers added at run time (Core's addnode), beside `connect`
         self._backoff: dict[Key, tuple[int, float]] = {}  # key -> (failures, next try, loop time)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup: asyncio.Event | None = None
@@ -190,6 +191,26 @@ class PeerManager:
     def peer_infos(self) -> list[PeerInfo]:
         """A display snapshot of every connected peer."""
         return [peer_info(p) for p in self.peers()]
+
+    def add_peer(self, host: str, port: int) -> None:
+        """Dial `host:port` and keep redialling it, beside the other peers (Core's `addnode add`)."""
+        key = (normalize_host(host), port)
+        if key not in self._added and key not in self.config.connect:
+            self._added.append(key)
+        self._wake()
+
+    def disconnect_peer(self, host: str, port: int) -> bool:
+        """Close the connection to `host:port` and forget it if it was added (Core's `disconnectnode`).
+
+        A peer of the `connect` list is redialled later, as Core does. False if no such peer.
+        """
+        key = (normalize_host(host), port)
+        if key in self._added:
+            self._added.remove(key)
+        found = [p for p in self.peers() if (normalize_host(p.address[0]), p.address[1]) == key]
+        for peer in found:
+            peer.disconnect("disconnected by the user")
+        return bool(found)
 
     # --- PeerHandler -----------------------------------------------------------------------------
 
@@ -271,19 +292,18 @@ class PeerManager:
         loop = asyncio.get_running_loop()
         now = loop.time()
         wait = 30.0
-        if self.config.connect:
-            connected = {s.key for s in self._slots()}
-            for key in self.config.connect:
-                if key in connected or key in self._dialing:
-                    continue
-                ready, at = self._ready(key, now)
-                if ready:
-                    self._dial(key, 0, manual=True)
-                else:
-                    wait = min(wait, at - now)
-            return max(wait, 0.01)
-        self._fill_automatic()
-        return wait
+        connected = {s.key for s in self._slots()}
+        for key in (*self.config.connect, *self._added):
+            if key in connected or key in self._dialing:
+                continue
+            ready, at = self._ready(key, now)
+            if ready:
+                self._dial(key, 0, manual=True)
+            else:
+                wait = min(wait, at - now)
+        if not self.config.connect:
+            self._fill_automatic()
+        return max(wait, 0.01)
 
     def _fill_automatic(self) -> None:
         cfg = self.config
