@@ -98,6 +98,12 @@ class FilterSync:
         tip = await self._run(self._store.scan_tip)
         birthday = max(self.scan_target.birthday_height(), 0)
         self._scan_height = tip[0] if tip is not None and tip[0] >= birthday - 1 else birthday - 1
+        # A target that records its own progress (the wallet) may be behind this store: a wallet file
+        # restored or replaced next to an existing node datadir must be scanned from its own point.
+        resume = getattr(self.scan_target, "scan_resume_height", None)
+        own = resume() if callable(resume) else None
+        if own is not None:
+            self._scan_height = min(self._scan_height, max(own, birthday - 1))
         self._task = asyncio.get_running_loop().create_task(self._main(), name="filter sync")
 
     async def close(self) -> None:
@@ -353,6 +359,9 @@ class FilterSync:
                 raise _Retry
             await self._deliver(start, hashes, filters, matched, initial)
             self._scan_height = end
+            progress = getattr(self.scan_target, "scan_progress", None)
+            if callable(progress):
+                progress(end, hashes[-1])  # before our own scan tip: a crash between rescans, never skips
             await self._run(store.set_scan_tip, end, hashes[-1])
             self._emit(SyncProgress(SyncStage.FILTERS, end, end_h, None))
 

@@ -111,6 +111,8 @@ class MempoolView:
         self._pump: asyncio.Task[None] | None = None
         self._last_stats = float("-inf")
         self._closed = False
+        #: Called on the loop with each batch of newly tracked transactions (the wallet's mempool feed).
+        self.tx_listeners: list[Callable[[Sequence[Transaction]], None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -236,12 +238,16 @@ class MempoolView:
 
     async def account(self, txs: Sequence[Transaction]) -> int:
         """Track parsed transactions; big batches go to the executor. Returns how many were new."""
+        new: list[Transaction] = []
         async with self._lock:
             now = self._clock()
             if len(txs) >= EXECUTOR_BATCH:
-                added = await self._run(self._add_all, txs, now)
+                added = await self._run(self._add_all, txs, now, new)
             else:
-                added = self._add_all(txs, now)
+                added = self._add_all(txs, now, new)
+        if new:
+            for fn in self.tx_listeners:
+                fn(new)
         self._maybe_emit()
         return added
 
@@ -250,11 +256,13 @@ class MempoolView:
         txs = await self._run(_parse_all, raws)
         return await self.account(txs)
 
-    def _add_all(self, txs: Sequence[Transaction], now: float) -> int:
+    def _add_all(self, txs: Sequence[Transaction], now: float, new: list[Transaction] | None = None) -> int:
         added = 0
         for tx in txs:
             if self.ledger.add(tx, now):
                 added += 1
+                if new is not None:
+                    new.append(tx)
                 self._arrivals.append(now)
                 self._remember(bytes(tx.txid), bytes(tx.wtxid))
         return added

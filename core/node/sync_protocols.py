@@ -40,7 +40,12 @@ class PeerSet(Protocol):
 
 
 class ScanTarget(Protocol):
-    """The wallet side of filter scanning."""
+    """The wallet side of filter scanning.
+
+    Optional extras a target may define (looked up with getattr): `scan_resume_height() -> int | None`, the
+    height it has scanned through by its own records (scanning restarts there if that is below the
+    node's), and `scan_progress(height, block_hash)`, told after each scanned batch.
+    """
 
     def scripts(self) -> Sequence[bytes]:
         """The output scripts to look for now (may grow between blocks)."""

@@ -1,25 +1,49 @@
-"""WalletTracker: the wallet side of the light node's ScanTarget protocol.
+"""WalletTracker: the wallet side of the light node's ScanTarget protocol, plus its mempool feed.
 
-The node hands it every block whose compact filter matched the keychain's scripts; the tracker
-records the transactions paying to our scripts or spending our outputs into the WalletDB, one
-database transaction per block, and marks the paid scripts used so the keychain's gap window grows
-(the node re-matches the rest of its batch when `scripts()` changes). A disconnected block's
-transactions become unconfirmed again (its coinbase is dropped). Balances come from the database; immature coinbase
-outputs are counted apart, which needs the tip height (`on_event` follows the node's events).
+The node hands it every block whose compact filter matched the keychain's scripts, and every transaction
+its mempool view learns of; the tracker records the transactions paying to our scripts or spending our
+outputs into the WalletDB, one database transaction per block (or mempool batch), and marks the paid
+scripts used so the keychain's gap window grows (the node re-matches the rest of its batch when
+`scripts()` changes).
+
+Conflicts follow Core's wallet: a transaction spending a coin that an unconfirmed wallet transaction
+already spends replaces it (BIP125, or a double spend seen first in a block); the loser and its
+descendants are dropped, and the coins they spent become unspent again. A disconnected block's
+transactions become unconfirmed (its coinbase is dropped: it no longer exists). The tracker records
+its own scan progress so a wallet file never relies on a node datadir having scanned for it.
+Immature coinbase outputs need the tip height, which `on_event` follows and persists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from core.consensus.block import Block
-from core.consensus.hashes import BlockHash
+from core.consensus.hashes import BlockHash, Txid
 from core.consensus.tx import Transaction
-from core.node.events import BlockConnected, BlockDisconnected
+from core.node.events import BlockConnected, BlockDisconnected, ChainTip
 from core.validation.deployments import COINBASE_MATURITY
+from core.wallet.events import (
+    BalanceChanged,
+    RemovalReason,
+    TxAdded,
+    TxConfirmed,
+    TxRemoved,
+    TxUnconfirmed,
+    WalletEvent,
+)
 from core.wallet.keychain import Keychain, KeychainKind
 from core.wallet.storage.db import OutputRecord, TxRecord, WalletDB
+
+META_SCANNED = "scanned_height"
+META_TIP = "tip_height"
+
+
+def _key(txid: bytes, vout: int) -> bytes:
+    return bytes(txid) + struct.pack("<I", vout)
 
 
 @dataclass(frozen=True)
@@ -36,18 +60,25 @@ class WalletBalance:
     def spendable(self) -> int:
         return self.confirmed + self.unconfirmed
 
+    @property
+    def total(self) -> int:
+        return self.confirmed + self.unconfirmed + self.immature + self.frozen
+
 
 class WalletTracker:
-    """Keeps a WalletDB in step with the chain for one keychain. Use it from the node's loop thread."""
+    """Keeps a WalletDB in step with the chain and the mempool for one keychain. Use it from the loop thread."""
 
     def __init__(self, keychain: Keychain, db: WalletDB, birthday: int = 0) -> None:
         self.keychain = keychain
         self.db = db
         self.birthday = birthday
         self.tip_height = -1
+        self.listeners: list[Callable[[WalletEvent], None]] = []
         self._descriptor_ids = self._register_descriptors()
         self._restore_used()
         self._save_window()
+        # Every wallet outpoint (spent or not): the mempool feed tests each input against it in memory.
+        self._outpoints = {_key(t, v) for t, v in db.conn.execute("SELECT txid, vout FROM outputs")}
 
     # -- setup --------------------------------------------------------------------------------------
 
@@ -61,21 +92,45 @@ class WalletTracker:
             ids[kind] = known[text]
         return ids
 
+    def descriptor_id(self, kind: KeychainKind) -> int:
+        """The WalletDB id of a chain's descriptor."""
+        return self._descriptor_ids[kind]
+
     def _restore_used(self) -> None:
         """Grow the window to what earlier sessions saw used, so a restart watches the same scripts."""
         for kind, desc_id in self._descriptor_ids.items():
             row = self.db.conn.execute("SELECT MAX(idx) FROM outputs WHERE descriptor_id = ?", (desc_id,)).fetchone()
             if row[0] is not None:
                 self.keychain.mark_index_used(kind, row[0])
+            # Handed-out addresses count as used: a payment to one must be found even after a long gap.
+            row = self.db.conn.execute(
+                "SELECT MAX(idx) FROM addresses WHERE descriptor_id = ? AND handed_out = 1", (desc_id,)
+            ).fetchone()
+            if row[0] is not None:
+                self.keychain.mark_index_used(kind, row[0])
         row = self.db.conn.execute("SELECT MAX(height) FROM transactions").fetchone()
-        if row[0] is not None:
-            self.tip_height = max(self.tip_height, row[0])
+        stored_tip = self.db.get_meta(META_TIP)
+        self.tip_height = max(self.tip_height, row[0] if row[0] is not None else -1, int(stored_tip or -1))
 
     def _save_window(self) -> None:
         # Recording the look-ahead rows lets WalletDB.find_script and next_address see them.
         for kind, desc_id in self._descriptor_ids.items():
             n = self.keychain.derived(kind)
             self.db.add_addresses(desc_id, ((i, self.keychain.script_pubkey(kind, i)) for i in range(n)))
+
+    def note_handed_out(self, kind: KeychainKind, index: int) -> None:
+        """An address was handed out: watch the gap window beyond it too."""
+        if self.keychain.mark_index_used(kind, index):
+            self._save_window()
+
+    def _emit(self, events: Sequence[WalletEvent], *, force: bool = False) -> None:
+        if not events and not force:
+            return
+        b = self.balance()
+        events = [*events, BalanceChanged(b.confirmed, b.unconfirmed, b.immature, b.frozen)]
+        for fn in list(self.listeners):
+            for e in events:
+                fn(e)
 
     # -- ScanTarget ---------------------------------------------------------------------------------
 
@@ -87,51 +142,132 @@ class WalletTracker:
         """No transaction of this wallet is below this height."""
         return self.birthday
 
+    def scan_resume_height(self) -> int:
+        """The height this wallet file has been scanned through (birthday - 1 if never)."""
+        value = self.db.get_meta(META_SCANNED)
+        return self.birthday - 1 if value is None else int(value)
+
+    def scan_progress(self, height: int, block_hash: BlockHash) -> None:
+        """The node scanned every block up to `height` for us: remember it in the wallet file."""
+        if height != self.scan_resume_height():
+            self.db.set_meta(META_SCANNED, height)
+
     def block_connected(self, height: int, block: Block) -> None:
         """Record the block's transactions that touch the wallet (atomically) and grow the gap window."""
-        block_hash = block.header.hash
-        grew = False
-        with self.db.transaction() as c:
+        events: list[WalletEvent] = []
+        with self.db.transaction():
             for tx in block.txs:
-                outputs = []
-                for n, out in enumerate(tx.vout):
-                    found = self.keychain.index_of(out.script_pubkey)
-                    if found is None:
-                        continue
-                    kind, index = found
-                    outputs.append(
-                        OutputRecord(bytes(tx.txid), n, out.value, out.script_pubkey, self._descriptor_ids[kind], index)
-                    )
-                    # Grow at once: a later transaction of this very block may pay the next window.
-                    grew |= self.keychain.mark_index_used(kind, index)
-                spends = []
-                if not tx.is_coinbase():
-                    for txin in tx.vin:
-                        prev = (bytes(txin.prevout.txid), txin.prevout.n)
-                        if c.execute("SELECT 1 FROM outputs WHERE txid = ? AND vout = ?", prev).fetchone():
-                            spends.append(prev)
-                if outputs or spends:
-                    record = TxRecord(bytes(tx.txid), tx.serialize(), height, bytes(block_hash), block.header.time)
-                    self.db.add_transaction(record, outputs, spends)
-            if grew:
-                self._save_window()
+                self._record(tx, height, bytes(block.header.hash), block.header.time, events)
+            if height > self.scan_resume_height():
+                self.db.set_meta(META_SCANNED, height)
         self.tip_height = max(self.tip_height, height)
+        self._emit(events)
+
+    def transactions_seen(self, txs: Sequence[Transaction]) -> None:
+        """Mempool feed (MempoolView.tx_listeners): record unconfirmed transactions touching the wallet."""
+        index, outpoints = self.keychain.index_of, self._outpoints
+        mine = [
+            tx
+            for tx in txs
+            if any(index(o.script_pubkey) is not None for o in tx.vout)
+            or any(_key(i.prevout.txid, i.prevout.n) in outpoints for i in tx.vin)
+        ]
+        if mine:
+            self.add_unconfirmed(mine)
+
+    def add_unconfirmed(self, txs: Sequence[Transaction]) -> None:
+        """Record transactions seen unconfirmed (ours just broadcast, or from the mempool); known ones are kept."""
+        events: list[WalletEvent] = []
+        now = int(time.time())
+        with self.db.transaction() as c:
+            for tx in txs:
+                if c.execute("SELECT 1 FROM transactions WHERE txid = ?", (bytes(tx.txid),)).fetchone():
+                    continue  # never let a mempool sighting unconfirm a mined transaction
+                self._record(tx, None, None, now, events)
+        self._emit(events)
+
+    def _record(
+        self, tx: Transaction, height: int | None, block_hash: bytes | None, time_: int, events: list[WalletEvent]
+    ) -> None:
+        """Inside a write: record `tx` if it touches the wallet, resolving conflicts; grow the window."""
+        c = self.db.conn
+        txid = bytes(tx.txid)
+        outputs = []
+        for n, out in enumerate(tx.vout):
+            found = self.keychain.index_of(out.script_pubkey)
+            if found is None:
+                continue
+            kind, index = found
+            outputs.append(OutputRecord(txid, n, out.value, out.script_pubkey, self._descriptor_ids[kind], index))
+            # Grow at once: a later transaction of this very block may pay the next window.
+            if self.keychain.mark_index_used(kind, index):
+                self._save_window()
+        spends, spent_value = [], 0
+        if not tx.is_coinbase():
+            for txin in tx.vin:
+                prev = (bytes(txin.prevout.txid), txin.prevout.n)
+                if _key(*prev) not in self._outpoints:
+                    continue
+                row = c.execute("SELECT value, spent_by FROM outputs WHERE txid = ? AND vout = ?", prev).fetchone()
+                if row is None:
+                    continue
+                other = row[1]
+                if other is not None and bytes(other) != txid:
+                    other_height = c.execute("SELECT height FROM transactions WHERE txid = ?", (other,)).fetchone()
+                    if height is None and other_height is not None and other_height[0] is not None:
+                        return  # conflicts with a mined transaction: it can never confirm
+                    reason = RemovalReason.REPLACED if height is None else RemovalReason.CONFLICTED
+                    self._remove(bytes(other), reason, events)
+                spends.append(prev)
+                spent_value += row[0]
+        if not outputs and not spends:
+            return
+        existing = c.execute("SELECT height FROM transactions WHERE txid = ?", (txid,)).fetchone()
+        fee = spent_value - tx.total_out() if spends and len(spends) == len(tx.vin) else None
+        self.db.add_transaction(TxRecord(txid, tx.serialize(), height, block_hash, time_, fee), outputs, spends)
+        self._outpoints.update(_key(txid, o.vout) for o in outputs)
+        if existing is None:
+            received = sum(o.value for o in outputs)
+            events.append(TxAdded(Txid(txid), height, received - spent_value, incoming=not spends))
+        elif existing[0] is None and height is not None:
+            events.append(TxConfirmed(Txid(txid), height))
+
+    def _remove(self, txid: bytes, reason: RemovalReason, events: list[WalletEvent]) -> None:
+        """Inside a write: drop a transaction that can no longer confirm, its descendants first."""
+        c = self.db.conn
+        children = [
+            bytes(r[0])
+            for r in c.execute(
+                "SELECT DISTINCT spent_by FROM outputs WHERE txid = ? AND spent_by IS NOT NULL", (txid,)
+            ).fetchall()
+        ]
+        for child in children:
+            self._remove(child, reason, events)
+        c.execute("UPDATE outputs SET spent_by = NULL WHERE spent_by = ?", (txid,))
+        for (vout,) in c.execute("SELECT vout FROM outputs WHERE txid = ?", (txid,)).fetchall():
+            self._outpoints.discard(_key(txid, vout))
+        c.execute("DELETE FROM outputs WHERE txid = ?", (txid,))
+        c.execute("DELETE FROM transactions WHERE txid = ?", (txid,))
+        events.append(TxRemoved(Txid(txid), reason))
 
     def block_disconnected(self, height: int, block_hash: BlockHash) -> None:
         """Make a disconnected block's transactions unconfirmed again, dropping its coinbase (tip first, as the node sends)."""
+        events: list[WalletEvent] = []
         with self.db.transaction() as c:
             rows = c.execute(
                 "SELECT txid, raw, time FROM transactions WHERE block_hash = ?", (bytes(block_hash),)
             ).fetchall()
-            for txid, raw, time in rows:
+            for txid, raw, time_ in rows:
                 if Transaction.parse(bytes(raw)).is_coinbase():
-                    # A coinbase cannot return to the mempool: it no longer exists at all.
-                    c.execute("DELETE FROM outputs WHERE txid = ?", (txid,))
-                    c.execute("DELETE FROM transactions WHERE txid = ?", (txid,))
+                    self._remove(bytes(txid), RemovalReason.REORGED, events)
                 else:
-                    self.db.set_tx_height(bytes(txid), None, None, time)
+                    self.db.set_tx_height(bytes(txid), None, None, time_)
+                    events.append(TxUnconfirmed(Txid(bytes(txid)), height))
+            if self.scan_resume_height() >= height:
+                self.db.set_meta(META_SCANNED, height - 1)
         if self.tip_height >= height:
             self.tip_height = height - 1
+        self._emit(events)
 
     def on_event(self, event: object) -> None:
         """Node listener (`node.add_listener(tracker.on_event)`): follow the tip height for maturity."""
@@ -139,6 +275,12 @@ class WalletTracker:
             self.tip_height = max(self.tip_height, event.height)
         elif isinstance(event, BlockDisconnected):
             self.tip_height = min(self.tip_height, event.height - 1)
+        elif isinstance(event, ChainTip):
+            changed = event.height != self.tip_height
+            self.tip_height = event.height
+            if changed:
+                self.db.set_meta(META_TIP, event.height)
+                self._emit([], force=True)  # maturity and confirmations moved
 
     # -- balance ------------------------------------------------------------------------------------
 

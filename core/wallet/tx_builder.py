@@ -27,6 +27,7 @@ from core.wallet.coin_selection import (
     Recipient,
     SelectionResult,
     select_coins,
+    send_max,
 )
 from core.wallet.errors import DustOutputError, TxBuilderError
 from core.wallet.keychain import Keychain
@@ -141,20 +142,33 @@ def build_payment(
     rbf: bool = True,
     locktime: int | None = None,
     rng: random.Random,
+    required: Sequence[Candidate] = (),
+    allow_other_inputs: bool = True,
+    sweep: bool = False,
 ) -> BuiltPayment:
     """An unsigned transaction paying `recipients` at `fee_rate` from `candidates`, change to `change_script`.
 
-    Raises DustOutputError for a recipient below its dust threshold, InsufficientFunds /
-    CoinSelectionError from coin selection. `rng` (seed it for reproducible layouts) drives selection,
-    input and output order, the change position and the locktime.
+    `required` coins are always spent (coin control; with `allow_other_inputs=False` only they are).
+    `sweep` sends everything (the `required` coins, else every spendable coin) minus the fee to the
+    single recipient, with no change. Raises DustOutputError for a recipient below its dust threshold,
+    InsufficientFunds / CoinSelectionError from coin selection. `rng` (seed it for reproducible
+    layouts) drives selection, input and output order, the change position and the locktime.
     """
-    check_dust([TxOut(r.amount, r.script_pubkey) for r in recipients])
     params = CoinSelectionParams(
         fee_rate=fee_rate,
         change_script_pubkey=change_script,
         change_spend_vsize=INPUT_VSIZE[script_type(change_script)],
     )
-    selection = select_coins(candidates, recipients, params, rng)
+    if sweep:
+        if len(recipients) != 1:
+            raise TxBuilderError("send-max pays exactly one recipient")
+        selection = send_max(candidates, recipients[0].script_pubkey, params, required=required)
+        recipients = [Recipient(selection.outputs[0], recipients[0].script_pubkey)]
+    else:
+        check_dust([TxOut(r.amount, r.script_pubkey) for r in recipients])
+        selection = select_coins(
+            candidates, recipients, params, rng, required=required, allow_other_inputs=allow_other_inputs
+        )
     if locktime is None:
         locktime = anti_fee_sniping_locktime(tip_height, rng)
     elif not 0 <= locktime <= 0xFFFFFFFF:
@@ -197,6 +211,28 @@ def _origins(keychain: Keychain, script_pubkey: bytes) -> tuple[dict[bytes, KeyO
     return ecdsa, tap
 
 
+def annotate_psbt(psbt: Psbt, utxos: Sequence[TxOut], keychain: Keychain) -> None:
+    """Give each input its witness UTXO (`utxos`, in input order) and, for the keychain's own scripts,
+    the BIP32 origins of its keys; our outputs (change) get their origins too, so signers can check them."""
+    if len(utxos) != len(psbt.inputs):
+        raise TxBuilderError("one UTXO per input is needed")
+    for inp, utxo in zip(psbt.inputs, utxos, strict=True):
+        if script_type(utxo.script_pubkey) == "p2pkh":
+            raise TxBuilderError("legacy P2PKH inputs need the previous transaction; not supported here")
+        inp.witness_utxo = utxo
+        ecdsa, tap = _origins(keychain, utxo.script_pubkey)
+        inp.bip32_derivation.update(ecdsa)
+        inp.tap_bip32_derivation.update(tap)
+        if tap:
+            inp.tap_internal_key = next(iter(tap))
+    for out, txout in zip(psbt.outputs, psbt.tx.vout, strict=True):
+        ecdsa, tap = _origins(keychain, txout.script_pubkey)
+        out.bip32_derivation.update(ecdsa)
+        out.tap_bip32_derivation.update(tap)
+        if tap:
+            out.tap_internal_key = next(iter(tap))
+
+
 def build_psbt(
     candidates: Sequence[Candidate],
     utxos: Mapping[OutPoint, TxOut],
@@ -209,33 +245,24 @@ def build_psbt(
     rbf: bool = True,
     locktime: int | None = None,
     rng: random.Random,
+    required: Sequence[Candidate] = (),
+    allow_other_inputs: bool = True,
+    sweep: bool = False,
 ) -> tuple[Psbt, BuiltPayment]:
     """`build_payment` as a PSBT ready for signing: each input gets its witness UTXO (from `utxos`) and
-    the BIP32 origins of its keys (from `keychain`); the change output gets its origins too."""
+    the BIP32 origins of its keys (from `keychain`); our outputs get their origins too."""
     built = build_payment(
-        candidates, recipients, fee_rate, change_script, tip_height, rbf=rbf, locktime=locktime, rng=rng
+        candidates, recipients, fee_rate, change_script, tip_height, rbf=rbf, locktime=locktime, rng=rng,
+        required=required, allow_other_inputs=allow_other_inputs, sweep=sweep,
     )
     psbt = create_psbt(built.tx)
-    for i, c in enumerate(built.inputs):
+    spent = []
+    for c in built.inputs:
         utxo = utxos.get(c.outpoint)
         if utxo is None:
             raise TxBuilderError(f"no UTXO given for input {c.outpoint}")
-        if script_type(utxo.script_pubkey) == "p2pkh":
-            raise TxBuilderError("legacy P2PKH inputs need the previous transaction; not supported here")
-        inp = psbt.inputs[i]
-        inp.witness_utxo = utxo
-        ecdsa, tap = _origins(keychain, utxo.script_pubkey)
-        inp.bip32_derivation.update(ecdsa)
-        inp.tap_bip32_derivation.update(tap)
-        if tap:
-            inp.tap_internal_key = next(iter(tap))
-    if built.change_index is not None:
-        out = psbt.outputs[built.change_index]
-        ecdsa, tap = _origins(keychain, change_script)
-        out.bip32_derivation.update(ecdsa)
-        out.tap_bip32_derivation.update(tap)
-        if tap:
-            out.tap_internal_key = next(iter(tap))
+        spent.append(utxo)
+    annotate_psbt(psbt, spent, keychain)
     return psbt, built
 
 

@@ -1,0 +1,324 @@
+"""Spending from a Wallet: drafts (PSBTs), signing, broadcasting, fee bumps (RBF) and CPFP children.
+
+A `Draft` is an unsigned PSBT plus what the user must review: inputs, outputs (ours marked, change
+marked), fee and estimated signed size. Any signer can complete it: `Wallet.sign` (the seed, decrypted
+off the loop), a hardware wallet or an air-gapped one through PSBT files; `finalize` then checks every
+input's scripts before `broadcast` records the transaction (so the balance shows it at once) and hands
+it to the light node.
+
+The change address is only peeked while drafting and is handed out when the transaction is broadcast,
+so abandoned drafts do not burn addresses (as Core's ReserveDestination/KeepDestination).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.consensus.hashes import Txid
+from core.consensus.tx import OutPoint, Transaction, TxOut
+from core.mempool.feerate import FeeRate
+from core.script.address import address_to_script, script_to_address
+from core.wallet.bip32 import ExtendedKey
+from core.wallet.bip39 import mnemonic_to_seed
+from core.wallet.coin_selection import Candidate, Recipient
+from core.wallet.errors import TxBuilderError, WalletError
+from core.wallet.keychain import KeychainKind
+from core.wallet.psbt import Psbt, create_psbt, extract_transaction, finalize_psbt, sign_psbt
+from core.wallet.tx_builder import (
+    annotate_psbt,
+    build_psbt,
+    bump_fee,
+    cpfp,
+    input_weight,
+)
+
+if TYPE_CHECKING:
+    from core.wallet.wallet import Wallet
+
+
+@dataclass(frozen=True)
+class Payment:
+    """Pay `amount` satoshis to `address` (with send-max, the amount is ignored)."""
+
+    address: str
+    amount: int
+    subtract_fee: bool = False
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    """A coin the draft spends."""
+
+    outpoint: OutPoint
+    value: int
+    address: str | None
+
+
+@dataclass(frozen=True)
+class DraftOutput:
+    """An output of the draft; `is_mine` for our own scripts, `is_change` for the change output."""
+
+    address: str | None
+    amount: int
+    is_mine: bool
+    is_change: bool
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An unsigned transaction ready for review and signing."""
+
+    psbt: Psbt
+    fee: int
+    vsize: int  # estimated once signed
+    inputs: tuple[DraftInput, ...]
+    outputs: tuple[DraftOutput, ...]
+    replaces: Txid | None = None  # the transaction a fee bump replaces
+    parent: Txid | None = None  # the transaction a CPFP child pays for
+    package_rate: FeeRate | None = None  # CPFP: parent + child fee rate
+
+    @property
+    def fee_rate(self) -> FeeRate:
+        return FeeRate.from_fee(self.fee, self.vsize)
+
+    @property
+    def sent(self) -> int:
+        """What leaves the wallet: outputs to others plus the fee."""
+        return sum(o.amount for o in self.outputs if not o.is_mine) + self.fee
+
+
+class WalletSpending:
+    """Spending operations of `Wallet` (mixed in; uses its db, keychain, tracker, network and node)."""
+
+    def _w(self) -> Wallet:
+        return self  # type: ignore[return-value]
+
+    # -- helpers ----------------------------------------------------------------------------------------
+
+    def _candidates(self) -> tuple[list[Candidate], dict[OutPoint, TxOut]]:
+        w = self._w()
+        cands: list[Candidate] = []
+        utxos: dict[OutPoint, TxOut] = {}
+        for coin in w.coins():
+            if coin.immature:
+                continue
+            try:
+                weight = input_weight(coin.script_pubkey)
+            except TxBuilderError:
+                continue  # a script we cannot size (and so cannot sign) is not spendable here
+            cands.append(
+                Candidate(coin.outpoint, coin.value, weight, coin.confirmations, coin.frozen, coin.kind is KeychainKind.CHANGE)
+            )
+            utxos[coin.outpoint] = TxOut(coin.value, coin.script_pubkey)
+        return cands, utxos
+
+    def _peek_change(self) -> tuple[int, bytes]:
+        """The next change index and script, without handing it out yet."""
+        w = self._w()
+        desc_id = w.tracker.descriptor_id(KeychainKind.CHANGE)
+        row = w.db.conn.execute("SELECT next_index FROM descriptors WHERE id = ?", (desc_id,)).fetchone()
+        index = row[0]
+        # Skip handed-out and used indexes alike: a crash between recording a transaction and handing
+        # out its change index must not make the next draft reuse that change address.
+        while w.db.conn.execute(
+            "SELECT 1 FROM addresses WHERE descriptor_id = ? AND idx = ? AND handed_out = 1"
+            " UNION ALL SELECT 1 FROM outputs WHERE descriptor_id = ? AND idx = ?",
+            (desc_id, index, desc_id, index),
+        ).fetchone():
+            index += 1
+        return index, w.keychain.script_pubkey(KeychainKind.CHANGE, index)
+
+    def _describe(self, psbt: Psbt, fee: int, weight: int, **extra: Any) -> Draft:
+        w = self._w()
+        inputs = []
+        for i, txin in enumerate(psbt.tx.vin):
+            utxo = psbt.spent_output(i)
+            value = utxo.value if utxo is not None else 0
+            address = script_to_address(utxo.script_pubkey, w.network) if utxo is not None else None
+            inputs.append(DraftInput(txin.prevout, value, address))
+        outputs = []
+        for out in psbt.tx.vout:
+            found = w.keychain.index_of(out.script_pubkey)
+            outputs.append(
+                DraftOutput(
+                    script_to_address(out.script_pubkey, w.network), out.value, found is not None,
+                    found is not None and found[0] is KeychainKind.CHANGE,
+                )
+            )
+        return Draft(psbt, fee, -(-weight // 4), tuple(inputs), tuple(outputs), **extra)
+
+    # -- drafting ---------------------------------------------------------------------------------------
+
+    def draft(
+        self,
+        payments: Sequence[Payment],
+        fee_rate: FeeRate,
+        *,
+        coins: Sequence[OutPoint] | None = None,
+        send_max: bool = False,
+        rbf: bool = True,
+        rng: random.Random | None = None,
+    ) -> Draft:
+        """An unsigned payment to `payments` at `fee_rate` (sat/vB, exact).
+
+        `coins` restricts the inputs to exactly those coins (coin control); `send_max` sends all of them
+        (or every spendable coin) to the single payment, minus the fee. Errors: AddressError for a bad or
+        wrong-network address, InsufficientFunds (with the shortfall), DustOutputError, TxBuilderError.
+        """
+        w = self._w()
+        if not payments:
+            raise WalletError("no recipients")
+        recipients = []
+        for p in payments:
+            if isinstance(p.amount, bool) or not isinstance(p.amount, int):
+                raise WalletError(f"amount {p.amount!r} must be a whole number of satoshis")
+            if p.amount <= 0 and not send_max:
+                raise WalletError(f"amount {p.amount} sat to {p.address} must be positive")
+            recipients.append(Recipient(max(p.amount, 0), address_to_script(p.address.strip(), w.network), p.subtract_fee))
+        cands, utxos = self._candidates()
+        required: list[Candidate] = []
+        if coins is not None:
+            chosen = {c.outpoint: c for c in cands}
+            for op in coins:
+                if op not in chosen:
+                    raise WalletError(f"coin {op} is not a spendable coin of this wallet")
+                required.append(chosen[op])
+            if not required:
+                raise WalletError("coin control selected no coins")
+        _, change_script = self._peek_change()
+        tip = max(w.tip_height, 0)
+        psbt, built = build_psbt(
+            cands, utxos, recipients, fee_rate, change_script, tip, w.keychain, rbf=rbf,
+            rng=rng or random.Random(), required=required, allow_other_inputs=coins is None, sweep=send_max,
+        )
+        return self._describe(psbt, built.fee, built.estimated_weight)
+
+    def bump_fee(self, txid: Txid, fee_rate: FeeRate) -> Draft:
+        """A BIP125 replacement of our unconfirmed transaction `txid` paying `fee_rate`."""
+        w = self._w()
+        rec = w.db.get_transaction(bytes(txid))
+        if rec is None:
+            raise WalletError(f"transaction {txid} is not in this wallet")
+        if rec.height is not None:
+            raise WalletError(f"transaction {txid} is already confirmed; it cannot be replaced")
+        tx = Transaction.parse(rec.raw)
+        spent = []
+        for txin in tx.vin:
+            row = w.db.conn.execute(
+                "SELECT value, script_pubkey FROM outputs WHERE txid = ? AND vout = ?",
+                (bytes(txin.prevout.txid), txin.prevout.n),
+            ).fetchone()
+            if row is None:
+                raise WalletError("only transactions spending this wallet's coins alone can be bumped; use CPFP")
+            spent.append(TxOut(row[0], bytes(row[1])))
+        change_index = next(
+            (i for i, o in enumerate(tx.vout) if (f := w.keychain.index_of(o.script_pubkey)) and f[0] is KeychainKind.CHANGE),
+            None,
+        )
+        cands, utxos = self._candidates()
+        own_outputs = {OutPoint(tx.txid, i) for i in range(len(tx.vout))}
+        pool = [(c, utxos[c.outpoint]) for c in cands if c.outpoint not in own_outputs and c.depth > 0 and not c.frozen]
+        _, change_script = self._peek_change()
+        result = bump_fee(tx, spent, fee_rate, change_index, pool, change_script=change_script)
+        psbt = create_psbt(result.tx)
+        annotate_psbt(psbt, result.spent_outputs, w.keychain)
+        return self._describe(psbt, result.fee, result.estimated_weight, replaces=Txid(bytes(txid)))
+
+    def cpfp(self, txid: Txid, fee_rate: FeeRate) -> Draft:
+        """A child spending our largest output of unconfirmed `txid` so the pair pays `fee_rate`.
+
+        The parent's fee is known for our own transactions; for an incoming one it usually is not (its
+        inputs are not ours), and the child then pays for the whole package as if the parent paid nothing.
+        """
+        w = self._w()
+        rec = w.db.get_transaction(bytes(txid))
+        if rec is None:
+            raise WalletError(f"transaction {txid} is not in this wallet")
+        if rec.height is not None:
+            raise WalletError(f"transaction {txid} is already confirmed")
+        parent = Transaction.parse(rec.raw)
+        row = w.db.conn.execute(
+            "SELECT vout, value, script_pubkey FROM outputs WHERE txid = ? AND spent_by IS NULL AND frozen = 0"
+            " ORDER BY value DESC LIMIT 1",
+            (bytes(txid),),
+        ).fetchone()
+        if row is None:
+            raise WalletError(f"transaction {txid} has no unspent output of this wallet to spend")
+        vout, value, spk = row[0], row[1], bytes(row[2])
+        _, change_script = self._peek_change()
+        result = cpfp(parent, rec.fee or 0, vout, value, spk, fee_rate, change_script)
+        psbt = create_psbt(result.tx)
+        annotate_psbt(psbt, [TxOut(value, spk)], w.keychain)
+        return self._describe(
+            psbt, result.fee, result.estimated_weight, parent=Txid(bytes(txid)), package_rate=result.package_rate
+        )
+
+    # -- signing and broadcasting ------------------------------------------------------------------------
+
+    def sign_blocking(self, psbt: Psbt, password: str | None) -> int:
+        """Sign every input our seed can sign (in place); returns the signatures added. Blocking."""
+        return self._sign_with(self._w()._seed_envelope(), psbt, password)
+
+    def _sign_with(self, envelope: bytes, psbt: Psbt, password: str | None) -> int:
+        # Runs in a worker thread: everything it needs from the database was read beforehand.
+        words, passphrase = self._w()._open_seed(envelope, password)
+        root = ExtendedKey.from_seed(mnemonic_to_seed(words.decode(), passphrase.decode()))
+        fingerprint = root.fingerprint
+        keys: dict[bytes, bytes] = {}
+        for inp in psbt.inputs:
+            origins = [(pk, o) for pk, o in inp.bip32_derivation.items()]
+            origins += [(xonly, t.origin) for xonly, t in inp.tap_bip32_derivation.items()]
+            for pubkey, origin in origins:
+                if origin.fingerprint != fingerprint or pubkey in keys:
+                    continue
+                child = root.derive_path(list(origin.path))
+                if child.pubkey != pubkey and child.pubkey[1:] != pubkey:
+                    raise WalletError("the PSBT's key origin does not derive to its public key")
+                keys[pubkey] = child.secret
+        return sign_psbt(psbt, keys)
+
+    async def sign(self, psbt: Psbt, password: str | None) -> int:
+        """`sign_blocking` off the loop (scrypt, key derivation and signing take a while)."""
+        return await asyncio.to_thread(self._sign_with, self._w()._seed_envelope(), psbt, password)
+
+    @staticmethod
+    def finalize(psbt: Psbt) -> Transaction:
+        """Finalize every input and extract the signed transaction (scripts checked); WalletError if incomplete."""
+        if not finalize_psbt(psbt):
+            missing = [i for i, inp in enumerate(psbt.inputs) if not inp.is_finalized()]
+            raise WalletError(f"the PSBT is not fully signed: input(s) {', '.join(map(str, missing))} lack signatures")
+        return extract_transaction(psbt)
+
+    def broadcast(self, tx: Transaction) -> Any:
+        """Record `tx` as unconfirmed (replacing what it double-spends), hand out its change address and
+        announce it through the attached node. Returns the node's BroadcastStatus."""
+        w = self._w()
+        if w.node is None:
+            raise WalletError("not connected to the network: attach the wallet to a node first")
+        desc_id = w.tracker.descriptor_id(KeychainKind.CHANGE)
+        with w.db.transaction() as c:  # the change address first: if we crash next, it is merely skipped
+            for out in tx.vout:
+                found = w.keychain.index_of(out.script_pubkey)
+                if found is not None and found[0] is KeychainKind.CHANGE:
+                    c.execute(
+                        "UPDATE addresses SET handed_out = 1 WHERE descriptor_id = ? AND idx = ?", (desc_id, found[1])
+                    )
+                    c.execute(
+                        "UPDATE descriptors SET next_index = MAX(next_index, ?) WHERE id = ?", (found[1] + 1, desc_id)
+                    )
+        w.tracker.add_unconfirmed([tx])
+        return w.node.broadcast(tx)
+
+    async def send(
+        self, payments: Sequence[Payment], fee_rate: FeeRate, password: str | None, **draft_options: Any
+    ) -> Transaction:
+        """Draft, sign, finalize and broadcast in one go; returns the transaction."""
+        draft = self.draft(payments, fee_rate, **draft_options)
+        await self.sign(draft.psbt, password)
+        tx = self.finalize(draft.psbt)
+        self.broadcast(tx)
+        return tx
