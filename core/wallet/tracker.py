@@ -156,8 +156,14 @@ class WalletTracker:
         """Record the block's transactions that touch the wallet (atomically) and grow the gap window."""
         events: list[WalletEvent] = []
         with self.db.transaction():
-            for tx in block.txs:
-                self._record(tx, height, bytes(block.header.hash), block.header.time, events)
+            # A transaction may pay an index that only a later one of this block brings into the window:
+            # after growth, go over the block again (recording is idempotent) until nothing new is found.
+            while True:
+                watched = len(self.keychain.scripts())
+                for tx in block.txs:
+                    self._record(tx, height, bytes(block.header.hash), block.header.time, events)
+                if len(self.keychain.scripts()) == watched:
+                    break
             if height > self.scan_resume_height():
                 self.db.set_meta(META_SCANNED, height)
         self.tip_height = max(self.tip_height, height)
@@ -188,8 +194,8 @@ class WalletTracker:
 
     def _record(
         self, tx: Transaction, height: int | None, block_hash: bytes | None, time_: int, events: list[WalletEvent]
-    ) -> None:
-        """Inside a write: record `tx` if it touches the wallet, resolving conflicts; grow the window."""
+    ) -> bool:
+        """Inside a write: record `tx` if it touches the wallet (True), resolving conflicts; grow the window."""
         c = self.db.conn
         txid = bytes(tx.txid)
         outputs = []
@@ -202,7 +208,7 @@ class WalletTracker:
             # Grow at once: a later transaction of this very block may pay the next window.
             if self.keychain.mark_index_used(kind, index):
                 self._save_window()
-        spends, spent_value = [], 0
+        spends, spent_value, conflicts = [], 0, []
         if not tx.is_coinbase():
             for txin in tx.vin:
                 prev = (bytes(txin.prevout.txid), txin.prevout.n)
@@ -215,13 +221,17 @@ class WalletTracker:
                 if other is not None and bytes(other) != txid:
                     other_height = c.execute("SELECT height FROM transactions WHERE txid = ?", (other,)).fetchone()
                     if height is None and other_height is not None and other_height[0] is not None:
-                        return  # conflicts with a mined transaction: it can never confirm
-                    reason = RemovalReason.REPLACED if height is None else RemovalReason.CONFLICTED
-                    self._remove(bytes(other), reason, events)
+                        return False  # conflicts with a mined transaction: it can never confirm
+                    conflicts.append(bytes(other))
                 spends.append(prev)
                 spent_value += row[0]
         if not outputs and not spends:
-            return
+            return False
+        # Only now, once no input conflicts with a mined spend, do the transactions it displaces go.
+        reason = RemovalReason.REPLACED if height is None else RemovalReason.CONFLICTED
+        for other in dict.fromkeys(conflicts):
+            if c.execute("SELECT 1 FROM transactions WHERE txid = ?", (other,)).fetchone():  # not gone as a descendant
+                self._remove(other, reason, events)
         existing = c.execute("SELECT height FROM transactions WHERE txid = ?", (txid,)).fetchone()
         fee = spent_value - tx.total_out() if spends and len(spends) == len(tx.vin) else None
         self.db.add_transaction(TxRecord(txid, tx.serialize(), height, block_hash, time_, fee), outputs, spends)
@@ -231,6 +241,7 @@ class WalletTracker:
             events.append(TxAdded(Txid(txid), height, received - spent_value, incoming=not spends))
         elif existing[0] is None and height is not None:
             events.append(TxConfirmed(Txid(txid), height))
+        return True
 
     def _remove(self, txid: bytes, reason: RemovalReason, events: list[WalletEvent]) -> None:
         """Inside a write: drop a transaction that can no longer confirm, its descendants first."""
