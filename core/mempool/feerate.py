@@ -43,8 +43,9 @@ class FeeRate:
 
     def fee(self, vsize: int) -> int:
         """The fee for `vsize` vbytes at this rate, rounded up (Core's GetFee / EvaluateFeeUp)."""
-        n = self.sat_per_vb * vsize
-        return -((-n.numerator) // n.denominator)
+        # Integer ceiling of numerator * vsize / denominator: exact, without building a Fraction (hot in coin selection).
+        rate = self.sat_per_vb
+        return -((-rate.numerator * vsize) // rate.denominator)
 
     @property
     def sat_per_kvb(self) -> int:

@@ -164,6 +164,22 @@ class Keychain:
         chain.last_used = index
         return self._extend(kind)
 
+    def preload(self, kind: KeychainKind, scripts: Sequence[bytes]) -> None:
+        """Adopt scripts derived in an earlier session (indexes 0..len-1, e.g. the wallet file's address
+        rows) so opening a big wallet does not derive them all again. The first and last are derived
+        anew as a check; a mismatch (a damaged or foreign file) raises DescriptorError."""
+        chain = self._chains[kind]
+        if len(scripts) <= len(chain.scripts):
+            return
+        for i in {0, len(scripts) - 1}:
+            if chain.descriptor.script_pubkey(i) != scripts[i]:
+                raise DescriptorError(f"stored script {i} of the {kind.name.lower()} chain does not match its descriptor")
+        for i in range(len(chain.scripts), len(scripts)):
+            spk = bytes(scripts[i])
+            chain.scripts.append(spk)
+            self._index.setdefault(spk, (kind, i))
+        self._scripts = tuple(self._index)
+
     def _extend(self, kind: KeychainKind) -> bool:
         chain = self._chains[kind]
         start, end = len(chain.scripts), chain.last_used + 1 + self.gap_limit

@@ -25,6 +25,7 @@ from core.script.address import address_to_script, script_to_address
 from core.wallet.bip32 import ExtendedKey
 from core.wallet.bip39 import mnemonic_to_seed
 from core.wallet.coin_selection import Candidate, Recipient
+from core.wallet.descriptors.keys import ExtKey
 from core.wallet.errors import TxBuilderError, WalletError
 from core.wallet.keychain import KeychainKind
 from core.wallet.psbt import Psbt, create_psbt, extract_transaction, finalize_psbt, sign_psbt
@@ -91,6 +92,14 @@ class Draft:
         return sum(o.amount for o in self.outputs if not o.is_mine) + self.fee
 
 
+class _Utxos(dict):
+    """outpoint -> (value, script); `get` builds the TxOut only for the coins a draft actually spends."""
+
+    def get(self, key: OutPoint, default: object = None) -> TxOut | None:  # type: ignore[override]
+        found = dict.get(self, key)
+        return None if found is None else TxOut(*found)
+
+
 class WalletSpending:
     """Spending operations of `Wallet` (mixed in; uses its db, keychain, tracker, network and node)."""
 
@@ -99,21 +108,27 @@ class WalletSpending:
 
     # -- helpers ----------------------------------------------------------------------------------------
 
-    def _candidates(self) -> tuple[list[Candidate], dict[OutPoint, TxOut]]:
+    def _candidates(self) -> tuple[list[Candidate], _Utxos]:
         w = self._w()
         cands: list[Candidate] = []
-        utxos: dict[OutPoint, TxOut] = {}
-        for coin in w.coins():
-            if coin.immature:
+        utxos = _Utxos()
+        tip = w.tip_height
+        weights: dict[tuple[int, bytes], int] = {}
+        change = KeychainKind.CHANGE
+        for txid, vout, value, spk, kind, _idx, height, frozen, immature in w.unspent_rows():
+            if immature:
                 continue
-            try:
-                weight = input_weight(coin.script_pubkey)
-            except TxBuilderError:
-                continue  # a script we cannot size (and so cannot sign) is not spendable here
-            cands.append(
-                Candidate(coin.outpoint, coin.value, weight, coin.confirmations, coin.frozen, coin.kind is KeychainKind.CHANGE)
-            )
-            utxos[coin.outpoint] = TxOut(coin.value, coin.script_pubkey)
+            weight = weights.get((len(spk), spk[:3]))
+            if weight is None:
+                try:
+                    weight = input_weight(spk)
+                except TxBuilderError:
+                    continue  # a script we cannot size (and so cannot sign) is not spendable here
+                weights[(len(spk), spk[:3])] = weight  # the script type is fixed by length and first bytes
+            outpoint = OutPoint(Txid(txid), vout)
+            depth = 0 if height is None else max(tip - height + 1, 0)
+            cands.append(Candidate(outpoint, value, weight, depth, frozen, kind is change))
+            utxos[outpoint] = (value, spk)
         return cands, utxos
 
     def _peek_change(self) -> tuple[int, bytes]:
@@ -221,7 +236,7 @@ class WalletSpending:
         )
         cands, utxos = self._candidates()
         own_outputs = {OutPoint(tx.txid, i) for i in range(len(tx.vout))}
-        pool = [(c, utxos[c.outpoint]) for c in cands if c.outpoint not in own_outputs and c.depth > 0 and not c.frozen]
+        pool = [(c, utxos.get(c.outpoint)) for c in cands if c.outpoint not in own_outputs and c.depth > 0 and not c.frozen]
         _, change_script = self._peek_change()
         result = bump_fee(tx, spent, fee_rate, change_index, pool, change_script=change_script)
         psbt = create_psbt(result.tx)
@@ -261,21 +276,41 @@ class WalletSpending:
 
     def sign_blocking(self, psbt: Psbt, password: str | None) -> int:
         """Sign every input our seed can sign (in place); returns the signatures added. Blocking."""
-        return self._sign_with(self._w()._seed_envelope(), psbt, password)
+        return self._sign_with(self._w()._seed_envelope(), self._account_keys(), psbt, password)
 
-    def _sign_with(self, envelope: bytes, psbt: Psbt, password: str | None) -> int:
+    def _account_keys(self) -> list[tuple[bytes, list[int], bytes]]:
+        """(origin fingerprint, origin path, public key) of the extended keys in our descriptors."""
+        w = self._w()
+        return [
+            (key.origin.fingerprint, key.origin.indexes, key.root.pubkey)
+            for kind in KeychainKind
+            for key in w.keychain.descriptor(kind).key_exprs()
+            if isinstance(key, ExtKey) and key.origin is not None
+        ]
+
+    def _sign_with(
+        self, envelope: bytes, accounts: list[tuple[bytes, list[int], bytes]], psbt: Psbt, password: str | None
+    ) -> int:
         # Runs in a worker thread: everything it needs from the database was read beforehand.
         words, passphrase = self._w()._open_seed(envelope, password)
         root = ExtendedKey.from_seed(mnemonic_to_seed(words.decode(), passphrase.decode()))
-        fingerprint = root.fingerprint
+        # A watch-only wallet made from the bare account xpub knows no key origin: its PSBTs name the
+        # account key's own fingerprint and the path below it (as Electrum's do). Sign for those too.
+        bases = {root.fingerprint: root}
+        for fingerprint, path, pubkey in accounts:
+            if fingerprint == root.fingerprint:
+                account = root.derive_path(path)
+                if account.pubkey == pubkey:
+                    bases.setdefault(account.fingerprint, account)
         keys: dict[bytes, bytes] = {}
         for inp in psbt.inputs:
             origins = [(pk, o) for pk, o in inp.bip32_derivation.items()]
             origins += [(xonly, t.origin) for xonly, t in inp.tap_bip32_derivation.items()]
             for pubkey, origin in origins:
-                if origin.fingerprint != fingerprint or pubkey in keys:
+                base = bases.get(origin.fingerprint)
+                if base is None or pubkey in keys:
                     continue
-                child = root.derive_path(list(origin.path))
+                child = base.derive_path(list(origin.path))
                 if child.pubkey != pubkey and child.pubkey[1:] != pubkey:
                     raise WalletError("the PSBT's key origin does not derive to its public key")
                 keys[pubkey] = child.secret
@@ -283,7 +318,8 @@ class WalletSpending:
 
     async def sign(self, psbt: Psbt, password: str | None) -> int:
         """`sign_blocking` off the loop (scrypt, key derivation and signing take a while)."""
-        return await asyncio.to_thread(self._sign_with, self._w()._seed_envelope(), psbt, password)
+        envelope = self._w()._seed_envelope()
+        return await asyncio.to_thread(self._sign_with, envelope, self._account_keys(), psbt, password)
 
     @staticmethod
     def finalize(psbt: Psbt) -> Transaction:

@@ -37,6 +37,7 @@ from core.wallet.events import (
 )
 from core.wallet.keychain import Keychain, KeychainKind
 from core.wallet.storage.db import OutputRecord, TxRecord, WalletDB
+from core.wallet.storage.schema import HISTORY_KEY, UNCONFIRMED_HEIGHT
 
 META_SCANNED = "scanned_height"
 META_TIP = "tip_height"
@@ -75,6 +76,7 @@ class WalletTracker:
         self.tip_height = -1
         self.listeners: list[Callable[[WalletEvent], None]] = []
         self._descriptor_ids = self._register_descriptors()
+        self._saved = {kind: self._preload(kind) for kind in KeychainKind}
         self._restore_used()
         self._save_window()
         # Every wallet outpoint (spent or not): the mempool feed tests each input against it in memory.
@@ -96,6 +98,17 @@ class WalletTracker:
         """The WalletDB id of a chain's descriptor."""
         return self._descriptor_ids[kind]
 
+    def _preload(self, kind: KeychainKind) -> int:
+        """Adopt the scripts recorded by earlier sessions (contiguous from index 0); returns how many."""
+        rows = self.db.conn.execute(
+            "SELECT idx, script_pubkey FROM addresses WHERE descriptor_id = ? ORDER BY idx", (self._descriptor_ids[kind],)
+        ).fetchall()
+        n = 0
+        while n < len(rows) and rows[n][0] == n:
+            n += 1
+        self.keychain.preload(kind, [r[1] for r in rows[:n]])
+        return n
+
     def _restore_used(self) -> None:
         """Grow the window to what earlier sessions saw used, so a restart watches the same scripts."""
         for kind, desc_id in self._descriptor_ids.items():
@@ -115,8 +128,10 @@ class WalletTracker:
     def _save_window(self) -> None:
         # Recording the look-ahead rows lets WalletDB.find_script and next_address see them.
         for kind, desc_id in self._descriptor_ids.items():
-            n = self.keychain.derived(kind)
-            self.db.add_addresses(desc_id, ((i, self.keychain.script_pubkey(kind, i)) for i in range(n)))
+            n, saved = self.keychain.derived(kind), self._saved[kind]
+            if n > saved:
+                self.db.add_addresses(desc_id, ((i, self.keychain.script_pubkey(kind, i)) for i in range(saved, n)))
+                self._saved[kind] = n
 
     def note_handed_out(self, kind: KeychainKind, index: int) -> None:
         """An address was handed out: watch the gap window beyond it too."""
@@ -303,8 +318,9 @@ class WalletTracker:
         # Only coinbase transactions less than COINBASE_MATURITY deep can be immature: parse just those.
         rows = self.db.conn.execute(
             "SELECT t.raw, SUM(o.value) FROM transactions t JOIN outputs o ON o.txid = t.txid"
-            " WHERE t.height IS NOT NULL AND t.height > ? AND o.spent_by IS NULL AND o.frozen = 0 GROUP BY t.txid",
-            (tip - COINBASE_MATURITY + 1,),
+            # Spelled as the history index's key so SQLite seeks that index instead of scanning every row.
+            f" WHERE {HISTORY_KEY} > ? AND {HISTORY_KEY} < ? AND o.spent_by IS NULL AND o.frozen = 0 GROUP BY t.txid",
+            (tip - COINBASE_MATURITY + 1, UNCONFIRMED_HEIGHT),
         ).fetchall()
         for raw, value in rows:
             if Transaction.parse(bytes(raw)).is_coinbase():

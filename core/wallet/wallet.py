@@ -401,8 +401,9 @@ class Wallet(WalletSpending):
         rows = self.db.conn.execute(f"SELECT ref, label FROM labels WHERE type = 'tx' AND ref IN ({marks})", list(refs))
         return {refs[ref]: label for ref, label in rows if label is not None}
 
-    def coins(self, *, include_frozen: bool = True) -> list[Coin]:
-        """Unspent outputs with their confirmations, maturity, freeze state and labels."""
+    def unspent_rows(self, *, include_frozen: bool = True) -> list[tuple]:
+        """Unspent outputs as lean tuples (txid, vout, value, script_pubkey, kind, index, height, frozen,
+        immature) — the fast path under `coins()` and coin selection (no addresses, no labels)."""
         tip = self.tip_height
         rows = self.db.conn.execute(
             "SELECT o.txid, o.vout, o.value, o.script_pubkey, d.internal, o.idx, t.height, o.frozen,"
@@ -411,22 +412,28 @@ class Wallet(WalletSpending):
             " WHERE o.spent_by IS NULL" + ("" if include_frozen else " AND o.frozen = 0"),
             (tip - COINBASE_MATURITY + 1,),
         ).fetchall()
-        labels = {lb.ref: lb.label for lb in labels_store.all_labels(self.db) if lb.type == "output"}
         coinbase: dict[bytes, bool] = {}
+        kinds = {None: None, 0: KeychainKind.RECEIVE, 1: KeychainKind.CHANGE}
         out = []
         for txid, vout, value, spk, internal, idx, height, frozen, raw in rows:
-            txid = bytes(txid)
             immature = False
-            if raw is not None:
+            if raw is not None:  # only transactions less than COINBASE_MATURITY deep are parsed
                 if txid not in coinbase:
-                    coinbase[txid] = Transaction.parse(bytes(raw)).is_coinbase()
+                    coinbase[txid] = Transaction.parse(raw).is_coinbase()
                 immature = coinbase[txid]
+            out.append((txid, vout, value, spk, kinds[internal], idx, height, frozen == 1, immature))
+        return out
+
+    def coins(self, *, include_frozen: bool = True) -> list[Coin]:
+        """Unspent outputs with their confirmations, maturity, freeze state, addresses and labels."""
+        labels = {lb.ref: lb.label for lb in labels_store.all_labels(self.db) if lb.type == "output"}
+        out = []
+        for txid, vout, value, spk, kind, idx, height, frozen, immature in self.unspent_rows(include_frozen=include_frozen):
             outpoint = OutPoint(Txid(txid), vout)
-            kind = None if internal is None else KeychainKind(internal)
             out.append(
                 Coin(
-                    outpoint, value, bytes(spk), script_to_address(bytes(spk), self.network), kind, idx, height,
-                    self._confirmations(height), bool(frozen), immature, labels.get(f"{outpoint.txid}:{vout}"),
+                    outpoint, value, spk, script_to_address(spk, self.network), kind, idx, height,
+                    self._confirmations(height), frozen, immature, labels.get(f"{outpoint.txid}:{vout}"),
                 )
             )
         return out

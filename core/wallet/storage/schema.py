@@ -77,7 +77,12 @@ _V2: list[str] = [
     "CREATE INDEX transactions_unconfirmed ON transactions(txid) WHERE height IS NULL",
 ]
 
-MIGRATIONS: list[Migration] = [_V1, _V2]
+_V3: list[str] = [
+    # Which outputs paid a given address index: change-address choice and the used-window restore on open.
+    "CREATE INDEX outputs_descriptor_index ON outputs(descriptor_id, idx)",
+]
+
+MIGRATIONS: list[Migration] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
