@@ -220,6 +220,16 @@ class Wallet(WalletSpending):
         db.set_meta("scanned_height", birthday - 1)
 
     @classmethod
+    async def open_async(cls, path: str | Path) -> Wallet:
+        """`open` in a worker thread (a big wallet takes longer to open than the loop may block)."""
+        return await asyncio.to_thread(cls.open, path)
+
+    @classmethod
+    async def create_async(cls, path: str | Path, network: Network, mnemonic: str, **options: Any) -> Wallet:
+        """`create` in a worker thread (BIP39 stretching and scrypt take hundreds of milliseconds)."""
+        return await asyncio.to_thread(lambda: cls.create(path, network, mnemonic, **options))
+
+    @classmethod
     def open(cls, path: str | Path) -> Wallet:
         """Open an existing wallet file (no password needed: only signing and showing the words need it)."""
         db = WalletDB.open(path, create=False)

@@ -116,7 +116,7 @@ class HistoryRow:
 
 
 class WalletDB:
-    """An open wallet file. Not thread-safe: use it from one thread (the wallet's own)."""
+    """An open wallet file. Not for concurrent use: one thread at a time (open it anywhere, then use it on the loop)."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
@@ -132,7 +132,9 @@ class WalletDB:
         if not create and not path.exists():
             raise StorageError(f"no wallet file at {path}")
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+            # check_same_thread=False: a wallet may be opened in a worker thread (opening a big one takes
+            # longer than the loop may block) and then used on the loop; it is never used by two at once.
+            conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
         except sqlite3.Error as e:
             raise StorageError(f"cannot open wallet file {path}: {e}") from e
         db = cls(conn, path)
