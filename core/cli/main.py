@@ -39,16 +39,32 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def connect_peers(args: argparse.Namespace, *dests: str) -> tuple[tuple[str, int], ...]:
+    """The --connect peers given before the command and in the namespace fields `dests`, in order, once each."""
+    peers: list[tuple[str, int]] = []
+    for dest in ("global_connect", *dests):
+        for peer in getattr(args, dest, None) or ():
+            if peer not in peers:
+                peers.append(peer)
+    return tuple(peers)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered command."""
-    from core.cli import node_cmds, rawtx
+    from core.cli import node_cmds, rawtx, wallet_cmds
 
     ap = argparse.ArgumentParser(prog="peerwallet-cli", description="Peerwallet command line")
     ap.add_argument("--network", default="mainnet", choices=sorted(NETWORK_ALIASES), help="chain to use")
     ap.add_argument("--datadir", default=None, help="data directory")
+    # Its own dest: a sub-command's --connect default would otherwise overwrite what was given here.
+    ap.add_argument(
+        "--connect", dest="global_connect", type=parse_hostport, action="append", default=[],
+        help="peer HOST:PORT for commands that go online (repeatable)",
+    )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
     rawtx.register(sub)
     node_cmds.register(sub)
+    wallet_cmds.register(sub)
     return ap
 
 

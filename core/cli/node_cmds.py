@@ -15,7 +15,7 @@ from typing import Any
 import platformdirs
 
 from core.chain.params import params_for
-from core.cli.main import NETWORK_ALIASES, CliError, parse_hostport
+from core.cli.main import NETWORK_ALIASES, CliError, connect_peers, parse_hostport
 from core.consensus.errors import DecodeError
 from core.consensus.tx import Transaction
 from core.node.events import PeerUp
@@ -27,10 +27,11 @@ def _node(args: argparse.Namespace) -> LightNode:
     chain = NETWORK_ALIASES[args.network]
     params = params_for(chain)
     base = Path(args.datadir) if args.datadir else Path(platformdirs.user_data_dir("peerwallet"))
+    peers = connect_peers(args, "connect")
     cfg = LightNodeConfig(
         datadir=base / chain / "node",
-        connect=tuple(args.connect),
-        dns_seed=not args.connect,
+        connect=peers,
+        dns_seed=not peers,
         proxy=args.proxy,
     )
     return LightNode(params, cfg)
@@ -66,7 +67,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
 def _cmd_peers(args: argparse.Namespace) -> int:
     async def body(node: LightNode) -> int:
         q = node.subscribe()
-        want = len(args.connect) or 1
+        want = len(connect_peers(args, "connect")) or 1
         deadline = time.monotonic() + args.timeout
         seen = 0
         while seen < want and time.monotonic() < deadline:

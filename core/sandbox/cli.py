@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from core.cli.main import parse_hostport
+from core.sandbox.control import handle_command
 from core.sandbox.events import TipChanged
 from core.sandbox.node import SandboxConfig, SandboxNode
 
@@ -28,10 +29,29 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--v1-only", action="store_true", help="disable BIP324 v2 transport")
     ap.add_argument("--debug", action="store_true", help="log every message received")
     ap.add_argument("--seed", type=int, default=None, help="traffic random seed (printed when not given)")
+    ap.add_argument(
+        "--control", action="store_true",
+        help="read commands from stdin (fund ADDRESS SATS, generate N, waitheight H); stop at end of input",
+    )
     return ap
 
 
-async def _serve(cfg: SandboxConfig) -> None:
+async def _control(node: SandboxNode, stop: asyncio.Event) -> None:
+    """Answer stdin commands (core.sandbox.control) one line each; end of input stops the node."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    except (OSError, ValueError) as e:  # a regular file or a closed stdin: no commands can come
+        print(f"error: --control needs stdin to be a pipe or a terminal ({e})", file=sys.stderr, flush=True)
+        stop.set()
+        return
+    while line := await reader.readline():
+        print(await handle_command(node, line.decode(errors="replace"), node.params.network), flush=True)
+    stop.set()
+
+
+async def _serve(cfg: SandboxConfig, control: bool = False) -> None:
     # Signal handlers first: a stop request may come the moment we say we are listening.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -49,13 +69,16 @@ async def _serve(cfg: SandboxConfig) -> None:
             if isinstance(ev, TipChanged):
                 print(f"tip {ev.height} {ev.hash}", flush=True)
 
-    reporter = asyncio.create_task(report())
+    tasks = [asyncio.create_task(report())]
+    if control:
+        tasks.append(asyncio.create_task(_control(node, stop)))
     try:
         await stop.wait()
     finally:
-        reporter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporter
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await node.stop()
 
 
@@ -75,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         traffic_interval=args.traffic_interval if args.traffic else None,
         traffic_seed=args.seed,
     )
-    asyncio.run(_serve(cfg))
+    asyncio.run(_serve(cfg, args.control))
     return 0
 
 
