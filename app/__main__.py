@@ -1,18 +1,143 @@
-"""`peerwallet` / `python -m app`: starts the desktop window.
+"""`peerwallet` / `python -m app`: the desktop window on a qasync loop.
 
-The window is built under its own issue; until then this entry point says so plainly instead of
-pretending to start.
+`--screenshots DIR` starts a fresh sandbox (in a temporary data directory unless `--datadir` is
+given), waits until the node is synced and the mempool page has data, saves one 1280x800 PNG per
+page and exits.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
 import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+# PySide6 before qasync: qasync binds to the first Qt binding it finds imported (or QT_API).
+os.environ.setdefault("QT_API", "pyside6")
+from PySide6.QtWidgets import QApplication
+
+# isort: split
+import qasync
+
+from app.bridge import CoreBridge
+from app.context import AppContext, default_datadir
+from app.errors import ErrorReporter, setup_logging
+from app.main_window import MainWindow
+from app.pages.mempool import MempoolPage
+from core.node.events import SyncStage
+from core.settings import NETWORKS, SettingsError, load_settings
+
+SCREEN_SIZE = (1280, 800)
+SCREENSHOT_TIMEOUT = 60.0
 
 
-def main() -> int:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="peerwallet", description="Peerwallet: a Bitcoin wallet with its own light node.")
+    parser.add_argument(
+        "--network", choices=NETWORKS, default=None,
+        help="chain to use (default: the one in the settings, at first sandbox: a local test chain)",
+    )
+    parser.add_argument("--datadir", type=Path, default=None, help=f"data directory (default {default_datadir()})")
+    parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR", help="save a PNG of every page into DIR and exit")
+    return parser.parse_args(argv)
+
+
+def _make_context(args: argparse.Namespace, root: Path) -> AppContext:
+    settings = load_settings(root / "settings.json")
+    return AppContext(args.network or settings.network, root, settings=settings)
+
+
+async def run_window(args: argparse.Namespace) -> int:
+    """Show the window, start the core behind it, and shut down in order when it closes."""
+    loop = asyncio.get_running_loop()
+    root = args.datadir or default_datadir()
+    try:
+        ctx = _make_context(args, root)
+    except SettingsError as e:
+        print(f"peerwallet: {e} (in {root / 'settings.json'})", file=sys.stderr)
+        return 2
+    log_path = setup_logging(ctx.paths.logs)
+    bridge = CoreBridge(ctx)
+    window = MainWindow(ctx, bridge)
+    reporter = ErrorReporter(window, log_path)
+    reporter.install(loop)
+    ctx.on_task_error = lambda exc, name: reporter.report(exc, name)
+    closed = asyncio.Event()
+    window.closing.connect(closed.set)
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, window.close)
+    window.show()
+    ctx.spawn(ctx.start(), "start")
+    await closed.wait()
+    await ctx.close()
+    return 0
+
+
+async def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"screenshots: gave up waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def take_screenshots(args: argparse.Namespace) -> int:
+    """Render every page with live sandbox data into args.screenshots."""
+    out: Path = args.screenshots
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="peerwallet-shots-") as tmp:
+        root = args.datadir or Path(tmp)
+        ctx = AppContext(args.network or "sandbox", root, settings=load_settings(root / "settings.json"))
+        bridge = CoreBridge(ctx)
+        window = MainWindow(ctx, bridge)
+        window.resize(*SCREEN_SIZE)
+        window.show()
+        try:
+            await ctx.start()
+            node = ctx.node
+            assert node is not None
+            await _wait_for(lambda: bridge.last_sync is not None and bridge.last_sync.stage is SyncStage.SYNCED, SCREENSHOT_TIMEOUT, "sync")
+            if ctx.is_sandbox:
+                await _wait_for(
+                    lambda: bridge.last_mempool is not None and bool(bridge.last_mempool.histogram),
+                    SCREENSHOT_TIMEOUT, "mempool traffic",
+                )
+                mempool_page = window.pages.get("mempool")
+                if isinstance(mempool_page, MempoolPage):
+                    await mempool_page.update_estimates()
+            bridge.flush()
+            for i, spec in enumerate(window.specs):
+                window.show_page(spec.key)
+                await asyncio.sleep(0.3)  # let layouts, charts and the status bar settle
+                path = out / f"{i + 1:02d}-{spec.key}.png"
+                if not window.grab().save(str(path)):
+                    print(f"peerwallet: could not write {path}", file=sys.stderr)
+                    return 1
+                print(path)
+        finally:
+            window.close()
+            await ctx.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `peerwallet` command."""
-    print("peerwallet: the desktop window is not built yet; use peerwallet-cli", file=sys.stderr)
-    return 1
+    args = parse_args(argv)
+    if args.screenshots is not None and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Peerwallet")
+    app.setOrganizationName("Peerwallet")
+    # The window's closing triggers an orderly shutdown first; Qt must not end the loop by itself.
+    app.setQuitOnLastWindowClosed(False)
+    coro = take_screenshots(args) if args.screenshots is not None else run_window(args)
+    return int(qasync.run(coro))
 
 
 if __name__ == "__main__":

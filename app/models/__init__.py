@@ -1,0 +1,1 @@
+"""Qt view-models (QAbstractTableModel) over the core's snapshots."""
