@@ -23,6 +23,9 @@ from core.wallet.errors import WalletError
 from core.wallet.keychain import KeychainKind
 
 if TYPE_CHECKING:
+    from core.consensus.tx import Transaction
+    from core.wallet.psbt import Psbt
+    from core.wallet.spending import Draft
     from core.wallet.wallet import HistoryEntry, Wallet
 
 CSV_HEADER = ("date", "txid", "height", "confirmations", "label", "received_btc", "sent_btc", "fee_btc", "net_btc")
@@ -109,6 +112,22 @@ def describe_transaction(wallet: Wallet, txid: Txid) -> TxDetails:
         Txid(bytes(txid)), height, confirmations, rec.time, rec.fee, tx.vsize, wallet.label_of("tx", str(txid)),
         any(i.sequence < 0xFFFFFFFE for i in tx.vin), tuple(inputs), tuple(outputs),
     )
+
+
+def describe_signed_psbt(wallet: Wallet, psbt: Psbt) -> tuple[Draft, Transaction]:
+    """A signed PSBT (from another signer) finalized and described for review like a draft: (draft,
+    transaction). WalletError if it is not fully signed or an input's value is missing (no fee shown)."""
+    tx = wallet.finalize(psbt)
+    values = []
+    for i in range(len(psbt.inputs)):
+        spent = psbt.spent_output(i)
+        if spent is None:
+            raise WalletError(f"the PSBT does not say what input {i} spends: its fee cannot be shown")
+        values.append(spent.value)
+    fee = sum(values) - sum(o.value for o in tx.vout)
+    if fee < 0:
+        raise WalletError("the PSBT's outputs are worth more than its inputs")
+    return wallet._describe(psbt, fee, tx.weight), tx
 
 
 def _csv_line(entry: HistoryEntry) -> list[str]:

@@ -1,6 +1,7 @@
 """core.wallet.tx_details on a wallet fed hand-built blocks: a received payment and a spend from it are
 described with what the wallet knows (own inputs with values, a foreign input unknown, own outputs by
-chain), and the CSV export lists both with exact amounts."""
+chain), the CSV export lists both with exact amounts, and a PSBT signed elsewhere is described for review
+like the draft it came from."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from core.consensus.block import Block, BlockHeader
 from core.consensus.hashes import BlockHash, Txid
 from core.consensus.network import SANDBOX
 from core.consensus.tx import OutPoint, Transaction, TxIn, TxOut
+from core.mempool.feerate import FeeRate
 from core.wallet.errors import WalletError
 from core.wallet.keychain import KeychainKind
-from core.wallet.tx_details import CSV_HEADER, describe_transaction, history_csv_pages
+from core.wallet.psbt import psbt_from_base64, psbt_to_base64
+from core.wallet.spending import Payment
+from core.wallet.tx_details import CSV_HEADER, describe_signed_psbt, describe_transaction, history_csv_pages
 from core.wallet.wallet import Wallet
 
 MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
@@ -70,5 +74,25 @@ def test_details_and_csv(tmp_path: Path) -> None:
 
         with pytest.raises(WalletError):
             describe_transaction(wallet, Txid(b"\x01" * 32))
+    finally:
+        wallet.close()
+
+
+def test_describe_signed_psbt_round_trip(tmp_path: Path) -> None:
+    wallet = Wallet.create(tmp_path / "w.sqlite", SANDBOX, MNEMONIC, password=None)
+    try:
+        recv = wallet.keychain.script_pubkey(KeychainKind.RECEIVE, 0)
+        funding = Transaction(vin=(TxIn(FOREIGN, sequence=0xFFFFFFFF),), vout=(TxOut(500_000, recv),))
+        wallet.block_connected(5, _block(5, funding))
+        dest = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
+        draft = wallet.draft([Payment(dest, 100_000)], FeeRate.per_vb(3))
+        unsigned = psbt_from_base64(psbt_to_base64(draft.psbt))
+        with pytest.raises(WalletError, match="not fully signed"):
+            describe_signed_psbt(wallet, unsigned)
+        assert wallet.sign_blocking(unsigned, None) == 1
+        signed = psbt_from_base64(psbt_to_base64(unsigned))  # as if it came back from another signer
+        review, tx = describe_signed_psbt(wallet, signed)
+        assert review.fee == draft.fee and review.outputs == draft.outputs and review.inputs == draft.inputs
+        assert review.vsize == tx.vsize <= draft.vsize
     finally:
         wallet.close()
