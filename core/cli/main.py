@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--datadir", default=None, help="data directory")
     # Its own dest: a sub-command's --connect default would otherwise overwrite what was given here.
     ap.add_argument(
-        "--connect", dest="global_connect", type=parse_hostport, action="append", default=[],
+        "--connect", dest="global_connect", type=parse_hostport, action="append", default=[], metavar="HOST:PORT",
         help="peer HOST:PORT for commands that go online (repeatable)",
     )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -71,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the process exit code."""
     ap = build_parser()
-    args = ap.parse_args(argv)
+    args, extra = ap.parse_known_args(argv)
+    if extra:
+        # Never echo stray words: a mnemonic typed without --mnemonic must not land in a log.
+        shown = " ".join(a if a.startswith("-") else "WORD" for a in extra)
+        ap.error(f"unrecognized arguments: {shown}")
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -37,7 +37,7 @@ from core.wallet.errors import WrongPassword
 from core.wallet.wallet import Wallet
 
 WALLET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-FEERATE = re.compile(r"(\d{1,9})(?:\.(\d{1,3}))?")
+FEERATE = re.compile(r"([0-9]{1,9})(?:\.([0-9]{1,3}))?")
 #: A fee rate above this is a typo (Core's -maxfeerate default is 0.1 BTC/kvB = 10,000 sat/vB).
 MAX_FEERATE = FeeRate.per_vb(10_000)
 MIN_FEERATE = FeeRate.per_vb(1)

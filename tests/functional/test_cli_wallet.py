@@ -13,6 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from core.consensus.hashes import Txid
+from core.consensus.network import SANDBOX
+from core.consensus.tx import OutPoint, Transaction, TxIn, TxOut
+from core.script.address import address_to_script
+from core.wallet.keychain import Keychain, KeychainKind
+from core.wallet.psbt import create_psbt, psbt_to_base64
+from core.wallet.tx_builder import annotate_psbt
 from tests.functional.cli_support import SandboxProcess, run_cli
 
 pytestmark = pytest.mark.slow
@@ -138,3 +145,49 @@ def test_watch_only_psbt_round_trip(tmp_path: Path, sandboxes: Sandboxes) -> Non
     expected = f"confirmed {1_000_000 - 250_000 - decoded['fee']}"
     assert _ok(cli("--wallet", "watch", "getbalance"))[0] == expected
     assert _ok(cli("--wallet", "seed", "getbalance"))[0] == expected  # the seed wallet finds it by scanning
+
+
+def _our_psbt() -> str:
+    """An unsigned PSBT spending a made-up coin of the mnemonic's first address."""
+    keychain = Keychain.from_mnemonic(MNEMONIC, "bip84", SANDBOX)
+    spk = keychain.script_pubkey(KeychainKind.RECEIVE, 0)
+    tx = Transaction(2, (TxIn(OutPoint(Txid(b"\x07" * 32), 0)),), (TxOut(90_000, address_to_script(OTHER, SANDBOX)),))
+    psbt = create_psbt(tx)
+    annotate_psbt(psbt, [TxOut(100_000, spk)], keychain)
+    return psbt_to_base64(psbt)
+
+
+def test_wrong_password_and_bad_input_are_one_line_errors(tmp_path: Path) -> None:
+    d = tmp_path / "cli"
+
+    def cli(*args: str, env: dict[str, str] | None = None) -> object:
+        return run_cli(d, (), *args, env=env)
+
+    def error(result: object, code: int, *needles: str) -> str:
+        assert result.returncode == code, (result.stdout, result.stderr)  # type: ignore[attr-defined]
+        err: str = result.stderr  # type: ignore[attr-defined]
+        assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+        assert all(n in err for n in needles), err
+        return err
+
+    bad = MNEMONIC.replace("about", "abuot")
+    err = error(cli("restore", "--mnemonic", bad, "--no-password"), 1, "bad mnemonic", "word 12 'abuot'")
+    assert "abandon abandon" not in err
+    error(cli("restore", "--mnemonic", MNEMONIC), 2, "--password-env")
+    _ok(cli("restore", "--mnemonic", MNEMONIC, "--password-env", "PW", env=PASSWORD_ENV))
+    wrong = {"PW": "Tr0ub4dor&3"}
+    err = error(cli("send", OTHER, "1000", "--password-env", "PW", env=wrong), 1, "wrong password for wallet 'default'")
+    assert "Tr0ub4dor" not in err
+    error(cli("psbt", "sign", _our_psbt(), "--password-env", "PW", env=wrong), 1, "wrong password")
+    error(cli("send", OTHER, "1000"), 2, "encrypted", "--password-env")
+    error(cli("send", OTHER, "1000", "--password-env", "NOPE"), 1, "NOPE", "not set")
+    error(cli("send", "bcrt1qnotanaddress", "1000", "--password-env", "PW", env=PASSWORD_ENV), 1, "bad address 'bcrt1qnot")
+    error(cli("send", OTHER, "12.5", "--password-env", "PW", env=PASSWORD_ENV), 1, "amount '12.5'")
+    error(cli("send", OTHER, "1000", "--feerate", "-2", "--password-env", "PW", env=PASSWORD_ENV), 1, "fee rate '-2'")
+    error(cli("send", OTHER, "1000", "--max"), 2, "SATS or --max")
+    error(cli("bumpfee", "00" * 31, "--feerate", "5", "--password-env", "PW", env=PASSWORD_ENV), 1, "txid")
+    error(cli("psbt", "decode", "not-a-psbt"), 1, "'not-a-psbt' is neither a PSBT file nor a base64 PSBT")
+    error(cli("--wallet", "w", "importxpub", "tpubNOTAKEY"), 1, "bad xpub")
+    error(cli("--wallet", "w", "importxpub", "--descriptor", "wpkh(x)", "--descriptor", "wpkh(y)"), 1, "bad receive descriptor")
+    error(cli("--wallet", "nothere", "getbalance"), 1, "no wallet 'nothere'")
+    error(cli("restore", "--mnemonic", MNEMONIC, "--no-password"), 1, "already exists")
