@@ -62,7 +62,7 @@ async def run_window(args: argparse.Namespace) -> int:
     except SettingsError as e:
         print(f"peerwallet: {e} (in {root / 'settings.json'})", file=sys.stderr)
         return 2
-    log_path = setup_logging(ctx.paths.logs)
+    log_path = Path(setup_logging(ctx.paths.logs).baseFilename)
     bridge = CoreBridge(ctx)
     window = MainWindow(ctx, bridge)
     reporter = ErrorReporter(window, log_path)

@@ -62,8 +62,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(log_dir: Path) -> Path:
-    """Send the app's and the core's logs (INFO and up) to a rotating file; returns its path."""
+def setup_logging(log_dir: Path) -> logging.handlers.RotatingFileHandler:
+    """Send the app's and the core's logs (INFO and up) to a rotating file; returns its handler
+    (`baseFilename` is the path)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / LOG_NAME
     handler = logging.handlers.RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8")
@@ -72,7 +73,7 @@ def setup_logging(log_dir: Path) -> Path:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    return path
+    return handler
 
 
 class ErrorReporter(QObject):
