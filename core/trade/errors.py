@@ -15,3 +15,25 @@ class EscrowError(TradeError):
 class PsbtCheckError(TradeError):
     """A deposit or payout PSBT that does not match what was agreed; the message says what differs.
     Nothing is signed when it is raised."""
+
+
+class NostrError(TradeError):
+    """A Nostr event, key, filter or relay message that is malformed or fails its checks (bad id,
+    bad signature, size caps); decoders of relay data raise only this and its subclasses."""
+
+
+class Nip44Error(NostrError):
+    """A NIP-44 v2 payload that cannot be produced or opened: unknown version, bad base64, bad MAC,
+    bad padding, invalid keys."""
+
+
+class GiftWrapError(NostrError):
+    """A NIP-59 gift wrap or seal that does not unwrap to a rumor of the seal's signer."""
+
+
+class OrderError(NostrError):
+    """A NIP-69 order event whose tags are missing or malformed."""
+
+
+class RelayError(TradeError):
+    """A relay connection or publish that failed (not connected, rejected by every relay, timed out)."""
