@@ -146,6 +146,12 @@ def test_watch_only_psbt_round_trip(tmp_path: Path, sandboxes: Sandboxes) -> Non
     assert _ok(cli("--wallet", "watch", "getbalance"))[0] == expected
     assert _ok(cli("--wallet", "seed", "getbalance"))[0] == expected  # the seed wallet finds it by scanning
 
+    # Everything out of the seed wallet at the node's estimate (no --feerate), without RBF signalling.
+    (swept,) = _ok(cli("--wallet", "seed", "send", OTHER, "--max", "--no-rbf", "--password-env", "PW"))
+    rows = _history(cli("--wallet", "seed", "listtransactions", "--no-sync"))
+    assert rows[swept]["net"] == -int(expected.split()[1]) and rows[swept]["fee"] > 0
+    assert _ok(cli("--wallet", "seed", "getbalance", "--no-sync")) == ["confirmed 0", "unconfirmed 0", "immature 0", "frozen 0"]
+
 
 def _our_psbt() -> str:
     """An unsigned PSBT spending a made-up coin of the mnemonic's first address."""
