@@ -75,6 +75,7 @@ class WalletTracker:
         self.birthday = birthday
         self.tip_height = -1
         self.listeners: list[Callable[[WalletEvent], None]] = []
+        self._announced_tip: int | None = None  # the ChainTip height last persisted and announced
         self._descriptor_ids = self._register_descriptors()
         self._saved = {kind: self._preload(kind) for kind in KeychainKind}
         self._restore_used()
@@ -302,9 +303,10 @@ class WalletTracker:
         elif isinstance(event, BlockDisconnected):
             self.tip_height = min(self.tip_height, event.height - 1)
         elif isinstance(event, ChainTip):
-            changed = event.height != self.tip_height
             self.tip_height = event.height
-            if changed:
+            # Compare with the tip last announced, not tip_height: BlockConnected has usually moved that already.
+            if event.height != self._announced_tip:
+                self._announced_tip = event.height
                 self.db.set_meta(META_TIP, event.height)
                 self._emit([], force=True)  # maturity and confirmations moved
 

@@ -2,7 +2,7 @@
 the loser and its descendants and free their coins; a mined double spend drops an unconfirmed one; a
 mempool transaction that conflicts with a mined one is ignored (and removes nothing); a mempool sighting
 never unconfirms a mined transaction; the wallet's own scan progress; growth from a later transaction of
-a block finds an earlier one of the same block."""
+a block finds an earlier one of the same block; every new tip is announced and persisted."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from core.consensus.block import Block, BlockHeader
 from core.consensus.hashes import BlockHash, Txid
 from core.consensus.network import REGTEST
 from core.consensus.tx import OutPoint, Transaction, TxIn, TxOut
+from core.node.events import BlockConnected, ChainTip
 from core.wallet.events import (
     BalanceChanged,
     RemovalReason,
@@ -25,7 +26,7 @@ from core.wallet.events import (
 )
 from core.wallet.keychain import Keychain, KeychainKind
 from core.wallet.storage.db import WalletDB
-from core.wallet.tracker import WalletTracker
+from core.wallet.tracker import META_TIP, WalletTracker
 
 MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
 R, C = KeychainKind.RECEIVE, KeychainKind.CHANGE
@@ -228,3 +229,22 @@ def test_growth_from_a_later_transaction_finds_an_earlier_one_of_the_same_block(
     assert w.unspent() == {(bytes(late.txid), 0)}
     assert w.totals() == (30_000, 0)
     assert w.kc.last_used(R) == 7
+
+
+def test_each_new_tip_is_announced_and_persisted_even_after_block_connected_moved_it(w: Wallet) -> None:
+    _funded(w)
+    coinbase = _coinbase(12)
+    w.tracker.block_connected(12, Block(_block(12).header, (Transaction(vin=coinbase.vin, vout=(TxOut(5_000, w.spk(R, 2)),)),)))
+    w.tracker.on_event(ChainTip(12, BlockHash(b"\x0c" * 32), None))
+    w.events.clear()
+    # Blocks 13..111 do not touch the wallet: the node reports each as BlockConnected without a body,
+    # then the cycle's ChainTip. Confirmations and maturity move, so listeners must hear of it.
+    for height in range(13, 112):
+        w.tracker.on_event(BlockConnected(height, BlockHash(height.to_bytes(32, "little")), None))
+    assert w.events == []
+    w.tracker.on_event(ChainTip(111, BlockHash(b"\x6f" * 32), None))
+    assert w.events == [BalanceChanged(150_000 + 5_000, 0, 0, 0)]  # the coinbase output matured at 111
+    assert w.db.get_meta(META_TIP) == 111
+    w.tracker.on_event(ChainTip(111, BlockHash(b"\x6f" * 32), None))  # the same tip again: nothing new
+    assert len(w.events) == 1
+    assert WalletTracker(w.kc, w.db).tip_height == 111  # a restart knows the tip before the node reports it
