@@ -56,6 +56,8 @@ def _make_context(args: argparse.Namespace, root: Path) -> AppContext:
 async def run_window(args: argparse.Namespace) -> int:
     """Show the window, start the core behind it, and shut down in order when it closes."""
     loop = asyncio.get_running_loop()
+    # Closing the window starts an orderly shutdown; Qt must not end the loop by itself meanwhile.
+    QApplication.setQuitOnLastWindowClosed(False)
     root = args.datadir or default_datadir()
     try:
         ctx = _make_context(args, root)
@@ -89,6 +91,7 @@ async def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) ->
 
 async def take_screenshots(args: argparse.Namespace) -> int:
     """Render every page with live sandbox data into args.screenshots."""
+    QApplication.setQuitOnLastWindowClosed(False)
     out: Path = args.screenshots
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="peerwallet-shots-") as tmp:
@@ -121,8 +124,8 @@ async def take_screenshots(args: argparse.Namespace) -> int:
                     return 1
                 print(path)
         finally:
-            window.close()
             await ctx.close()
+            window.close()
     return 0
 
 
@@ -134,8 +137,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Peerwallet")
     app.setOrganizationName("Peerwallet")
-    # The window's closing triggers an orderly shutdown first; Qt must not end the loop by itself.
-    app.setQuitOnLastWindowClosed(False)
     coro = take_screenshots(args) if args.screenshots is not None else run_window(args)
     return int(qasync.run(coro))
 

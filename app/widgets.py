@@ -1,7 +1,8 @@
 """Small building blocks shared by the pages: a page scaffold with a title, cards, key/value labels.
 
 Colours come only from the palette (`palette(...)` in style sheets, palette roles in code), so every
-page follows the system's light or dark scheme.
+page follows the system's light or dark scheme. Cards are outlined on the window colour rather than
+filled with the base colour: input fields (base) then stand out from them in either scheme.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 CARD_STYLE = (
-    'QFrame[card="true"] { border: 1px solid palette(mid); border-radius: 8px; background: palette(base); }'
+    'QFrame[card="true"] { border: 1px solid palette(mid); border-radius: 8px; background: palette(window); }'
     ' QFrame[card="true"] QLabel { background: transparent; }'
 )
 

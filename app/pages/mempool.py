@@ -7,8 +7,8 @@ import time
 from collections.abc import Sequence
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
-from PySide6.QtCore import QMargins, Qt
-from PySide6.QtGui import QGuiApplication, QPainter
+from PySide6.QtCore import QEvent, QMargins, Qt
+from PySide6.QtGui import QGuiApplication, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -37,8 +37,11 @@ LEFT_WIDTH = 360
 MIN_BARS = 10
 
 
-def _dark() -> bool:
-    return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+def _dark(palette: QPalette) -> bool:
+    """Whether the palette in use is dark (the system's scheme, or a palette the user's style set)."""
+    if QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark:
+        return True
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
 class MempoolPage(Page):
@@ -156,8 +159,24 @@ class MempoolPage(Page):
         card.content.addLayout(box, 1)
         return card
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_theme()
+        super().changeEvent(event)
+
     def _apply_theme(self) -> None:
-        self.chart.setTheme(QChart.ChartTheme.ChartThemeDark if _dark() else QChart.ChartTheme.ChartThemeLight)
+        """Chart colours from the palette, so the chart follows light and dark schemes like the widgets."""
+        pal = self.palette()
+        self.chart.setTheme(QChart.ChartTheme.ChartThemeDark if _dark(pal) else QChart.ChartTheme.ChartThemeLight)
+        text = pal.color(QPalette.ColorRole.WindowText)
+        muted_text = pal.color(QPalette.ColorRole.PlaceholderText)
+        for axis in (self.axis_x, self.axis_y):
+            axis.setLabelsBrush(text)
+            axis.setTitleBrush(muted_text)
+            axis.setGridLineColor(pal.color(QPalette.ColorRole.Mid))
+            axis.setLinePenColor(pal.color(QPalette.ColorRole.Mid))
+        self.bars.setColor(pal.color(QPalette.ColorRole.Highlight))
+        self.bars.setBorderColor(pal.color(QPalette.ColorRole.Highlight))
         self.chart.setBackgroundVisible(False)
         self.chart.setPlotAreaBackgroundVisible(False)
         self.chart_view.setStyleSheet("background: transparent")
