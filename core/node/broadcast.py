@@ -105,7 +105,13 @@ class Broadcaster:
             self._task = None
 
     def on_peer_up(self, peer: Peer) -> None:
-        """Nothing to do at once: the next rebroadcast reaches new peers."""
+        """Announce our unconfirmed transactions to a new peer at once: a wallet re-broadcasting on start
+        does so before any peer is connected, and a short-lived session must not wait for the timer."""
+        if not peer.relay:
+            return
+        for st in self.pending():
+            if peer.id not in st.have_it:
+                self._announce(st, [peer])
 
     def on_peer_down(self, peer: Peer) -> None:
         for st in self._txs.values():

@@ -117,3 +117,26 @@ def test_refused_transaction_is_not_propagated_and_warned(tmp_path: Path) -> Non
         await log.settle()
 
     run(scenario)
+
+
+def test_broadcast_before_any_peer_reaches_the_first_peer_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        log = EventLog()
+        peers = TinyPeerSet()
+        # The rebroadcast timer is far away: only the peer-up announcement can deliver it in time.
+        caster = Broadcaster(peers, emit=log.emit, rebroadcast_interval=3600.0, propagation_timeout=3600.0)
+        peers.routes.append(caster)
+        caster.start()
+        async with sandbox(tmp_path, "a", initial_blocks=101) as a:
+            tx = await _funded_spend(a)
+            status = caster.broadcast(tx)
+            first = await log.expect(TxBroadcast)
+            assert first.peers == 0 and status.announced_to == set()
+            await peers.connect(a.port)
+            await a.wait_for(lambda: in_mempool(a, tx.txid))
+            assert status.attempts == 2
+            await peers.close()
+        await caster.close()
+        await log.settle()
+
+    run(scenario)
