@@ -10,9 +10,12 @@ from dataclasses import fields, replace
 from core.consensus.hashes import hash160, sha256
 from core.consensus.tx import Transaction, TxIn, TxOut
 from core.crypto.taproot import TAPROOT_LEAF_TAPSCRIPT, tapleaf_hash
+from core.script.errors import ScriptDecodeError, ScriptFailure
 from core.script.flags import STANDARD_SCRIPT_VERIFY_FLAGS
 from core.script.interpreter import verify_input
-from core.script.script import push_data
+from core.script.opcodes import Opcode
+from core.script.script import iter_ops, push_data
+from core.script.scriptnum import decode_num
 from core.script.sighash import PrecomputedTxData
 from core.script.standard import TxoutType, solve
 from core.wallet.errors import PsbtError
@@ -213,20 +216,75 @@ def _finalize_input(psbt: Psbt, i: int) -> bool:
     return True
 
 
+def _small_int(op: tuple[int, bytes | None, int]) -> int | None:
+    """The number an OP_1..OP_16 or a minimal CScriptNum push puts on the stack (None otherwise)."""
+    opcode, data = op[0], op[1]
+    if Opcode.OP_1 <= opcode <= Opcode.OP_16:
+        return opcode - Opcode.OP_1 + 1
+    if data is None or not data:
+        return None
+    try:
+        return decode_num(data, require_minimal=True)
+    except ScriptFailure:
+        return None
+
+
+def _leaf_witness(inp: PsbtInput, script: bytes, leaf_hash: bytes) -> list[bytes] | None:
+    """Witness elements (before script and control block) satisfying one of the leaf templates
+    `<K> CHECKSIG`, `<K> CHECKSIGVERIFY <N> CHECKSEQUENCEVERIFY` (Miniscript and_v(v:pk(K),older(N)))
+    and BIP387 multi_a `<K1> CHECKSIG <K2> CHECKSIGADD ... <k> NUMEQUAL`; None if not enough signatures."""
+    try:
+        ops = list(iter_ops(script))
+    except ScriptDecodeError:
+        return None
+    codes = [op[0] for op in ops]
+
+    def key(n: int) -> bytes | None:
+        data = ops[n][1]
+        return data if data is not None and len(data) == 32 else None
+
+    def sig(n: int) -> bytes | None:
+        k = key(n)
+        return None if k is None else inp.tap_script_sigs.get((k, leaf_hash))
+
+    if codes[1:] == [Opcode.OP_CHECKSIG] or (
+        len(ops) == 4 and codes[1] == Opcode.OP_CHECKSIGVERIFY and codes[3] == Opcode.OP_CHECKSEQUENCEVERIFY
+    ):
+        found = sig(0)
+        return None if found is None else [found]
+    n = (len(ops) - 2) // 2
+    if len(ops) < 4 or len(ops) % 2 or codes[-1] != Opcode.OP_NUMEQUAL:
+        return None
+    checks = [Opcode.OP_CHECKSIG] + [Opcode.OP_CHECKSIGADD] * (n - 1)
+    k = _small_int(ops[-2])
+    if codes[1:-2:2] != checks or any(key(2 * j) is None for j in range(n)) or k is None or not 1 <= k <= n:
+        return None
+    # The first k signatures in key order; the others stay empty (a failed CHECKSIG must be empty).
+    chosen: list[bytes] = []
+    for j in range(n):
+        found = sig(2 * j)
+        chosen.append(found if found is not None and sum(map(bool, chosen)) < k else b"")
+    if sum(map(bool, chosen)) < k:
+        return None
+    return chosen[::-1]  # the first key's CHECKSIG pops the top of the stack: the last element
+
+
 def _taproot_script_path(inp: PsbtInput) -> tuple[bytes, ...] | None:
-    """Witness for a single-key leaf `<xonly> OP_CHECKSIG`, smallest control block first."""
+    """Witness for a script-path spend, smallest control block first, over the leaf templates
+    `_leaf_witness` knows."""
     for cb, (script, ver) in sorted(inp.tap_leaf_scripts.items(), key=lambda kv: (len(kv[0]), kv[0])):
-        if ver != TAPROOT_LEAF_TAPSCRIPT or len(script) != 34 or script[0] != 32 or script[33] != 0xAC:
+        if ver != TAPROOT_LEAF_TAPSCRIPT:
             continue
-        sig = inp.tap_script_sigs.get((script[1:33], tapleaf_hash(script, ver)))
-        if sig is not None:
-            return (sig, script, cb)
+        stack = _leaf_witness(inp, script, tapleaf_hash(script, ver))
+        if stack is not None:
+            return (*stack, script, cb)
     return None
 
 
 def finalize_psbt(psbt: Psbt) -> bool:
     """Input Finalizer: finalize every input it can (P2PKH, P2WPKH, P2SH-P2WPKH, multisig in P2SH,
-    P2WSH or P2SH-P2WSH, taproot key path, single-key taproot leaves). True if all are final."""
+    P2WSH or P2SH-P2WSH, taproot key path; taproot leaves `pk(K)`, `multi_a(k,...)` and
+    `and_v(v:pk(K),older(N))`). True if all are final."""
     complete = True
     for i, inp in enumerate(psbt.inputs):
         if not inp.is_finalized():
