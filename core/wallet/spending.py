@@ -29,6 +29,7 @@ from core.wallet.descriptors.keys import ExtKey
 from core.wallet.errors import TxBuilderError, WalletError
 from core.wallet.keychain import KeychainKind
 from core.wallet.psbt import Psbt, create_psbt, extract_transaction, finalize_psbt, sign_psbt
+from core.wallet.storage.secrets import Secret
 from core.wallet.tx_builder import (
     annotate_psbt,
     build_psbt,
@@ -320,6 +321,19 @@ class WalletSpending:
         """`sign_blocking` off the loop (scrypt, key derivation and signing take a while)."""
         envelope = self._w()._seed_envelope()
         return await asyncio.to_thread(self._sign_with, envelope, self._account_keys(), psbt, password)
+
+    def _derive_with(self, envelope: bytes, path: tuple[int, ...], password: str | None) -> tuple[bytes, Secret]:
+        # Runs in a worker thread, like _sign_with.
+        words, passphrase = self._w()._open_seed(envelope, password)
+        root = ExtendedKey.from_seed(mnemonic_to_seed(words.decode(), passphrase.decode()))
+        return root.fingerprint, Secret(root.derive_path(list(path)).secret)
+
+    async def derive_secret(self, path: Sequence[int], password: str | None) -> tuple[bytes, Secret]:
+        """(master key fingerprint, 32-byte secret at BIP32 `path` from the master key), derived off the
+        loop: for keys the wallet's descriptors do not cover, such as the trade keys. WrongPassword if
+        the password is wrong, WalletError for a watch-only wallet."""
+        envelope = self._w()._seed_envelope()
+        return await asyncio.to_thread(self._derive_with, envelope, tuple(path), password)
 
     @staticmethod
     def finalize(psbt: Psbt) -> Transaction:
