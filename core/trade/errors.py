@@ -37,3 +37,29 @@ class OrderError(NostrError):
 
 class RelayError(TradeError):
     """A relay connection or publish that failed (not connected, rejected by every relay, timed out)."""
+
+
+class OfferError(TradeError):
+    """An offer or a take that is malformed or does not fit (amount out of range, expired, unknown field)."""
+
+
+class ContractError(TradeError):
+    """A trade contract that is malformed, does not match what was agreed, or whose signature fails."""
+
+
+class MessageError(TradeError):
+    """A trade wire message that is malformed, too large, badly signed, replayed or out of order;
+    decoders of peer data raise only this (and its subclasses)."""
+
+
+class ProtocolError(TradeError):
+    """An event the trade's state machine refuses: no transition for (state, event) or a failed guard.
+    The trade's state and context are left unchanged."""
+
+
+class ReputationError(TradeError):
+    """A trade receipt that is malformed or whose signatures do not verify."""
+
+
+class TradeStoreError(TradeError):
+    """The trade database cannot be opened or holds damaged records."""
