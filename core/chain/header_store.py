@@ -95,6 +95,10 @@ class HeaderStore:
         except sqlite3.Error as e:
             raise HeaderStoreError(f"cannot update header status: {e}") from e
 
+    def max_height(self) -> int | None:
+        """The greatest height stored (best chain or not), None when empty: a cheap "how far synced"."""
+        return self._db.execute("SELECT MAX(height) FROM headers").fetchone()[0]
+
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM headers").fetchone()[0]
 

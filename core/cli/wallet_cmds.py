@@ -17,11 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from core.chain.header_store import HeaderStore
 from core.cli.main import CliError
 from core.cli.wallet_session import (
     UsageError,
     add_online_options,
     add_password_options,
+    chain_dir,
     check_address,
     guard,
     network,
@@ -65,12 +67,28 @@ def _created(args: argparse.Namespace, wallet: Wallet) -> None:
 # -- creating wallets ---------------------------------------------------------------------------------
 
 
+def _new_wallet_birthday(args: argparse.Namespace) -> int:
+    """A brand-new seed has no history: start scanning at the chain height this data dir has synced to."""
+    if args.birthday is not None:
+        return _birthday(args.birthday)
+    store_path = chain_dir(args) / "node" / "headers.sqlite"
+    height = None
+    if store_path.exists():
+        with HeaderStore(store_path) as store:
+            height = store.max_height()
+    if height is None:
+        print("no chain synced in this data dir yet: the wallet scans from genesis (pass --birthday HEIGHT"
+              " to skip old blocks)", file=sys.stderr)
+        return 0
+    return height
+
+
 def _cmd_create(args: argparse.Namespace) -> int:
     pw = password(args)
     words = generate_mnemonic(128 if args.words == 12 else 256)
     wallet = Wallet.create(
         wallet_path(args), network(args), words, passphrase=_passphrase(args), template=args.template,
-        password=pw, birthday=_birthday(args.birthday),
+        password=pw, birthday=_new_wallet_birthday(args),
     )
     try:
         print(f"mnemonic {words}")
@@ -369,6 +387,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = leaf(wsub, "create", _cmd_create, "new wallet: print its mnemonic (once) and receive descriptor")
     template(q)
+    q.set_defaults(birthday=None)  # a new seed: default to the height this data dir has synced to
     q.add_argument("--words", type=int, choices=(12, 24), default=12)
     q.add_argument("--passphrase-env", metavar="VAR", help="BIP39 passphrase from environment variable VAR")
     add_password_options(q)
