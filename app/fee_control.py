@@ -67,7 +67,7 @@ class FeeRateControl(QWidget):
 
     def set_estimates(self, estimates: Sequence[FeeEstimate]) -> None:
         """Show new estimates, keeping the chosen target (or custom) when possible."""
-        keep = self.target.currentData()
+        keep = self.target.currentData() if self.estimates else None  # "custom" only by the user's choice
         self.estimates = [e for e in estimates if e.target in TARGETS]
         self.target.blockSignals(True)
         self.target.clear()

@@ -14,8 +14,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from core.wallet.keychain import KeychainKind
 from core.wallet.wallet import AddressInfo, Wallet
 
-COLUMNS = ("Chain", "Index", "Address", "Label", "Used", "Handed out")
-CHAIN, INDEX, ADDRESS, LABEL, USED, HANDED_OUT = range(len(COLUMNS))
+COLUMNS = ("Chain", "#", "Address", "State", "Label")
+CHAIN, INDEX, ADDRESS, STATE, LABEL = range(len(COLUMNS))
 CHAIN_TEXT = {KeychainKind.RECEIVE: "receive", KeychainKind.CHANGE: "change"}
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -62,10 +62,11 @@ class AddressesModel(QAbstractTableModel):
             return None
         a, col = self.rows[index.row()], index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return (
-                CHAIN_TEXT[a.kind], str(a.index), a.address, a.label or "",
-                "yes" if a.used else "", "yes" if a.handed_out else "",
-            )[col]
+            state = "used" if a.used else ("given out" if a.handed_out else "")
+            return (CHAIN_TEXT[a.kind], str(a.index), a.address, state, a.label or "")[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == STATE:
+            return {"used": "This address has received coins.", "given out": "Shown or handed out, nothing received yet."}.get(
+                "used" if a.used else ("given out" if a.handed_out else ""), "Not handed out yet (within the gap limit).")
         if role == Qt.ItemDataRole.TextAlignmentRole and col == INDEX:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.UserRole:

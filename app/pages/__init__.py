@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
+from app.pages.coins import CoinsPage
 from app.pages.mempool import MempoolPage
 from app.pages.overview import OverviewPage
 from app.pages.peers import PeersPage
+from app.pages.receive import ReceivePage
+from app.pages.send import SendPage
 from app.pages.settings import SettingsPage
+from app.pages.transactions import TransactionsPage
 
 if TYPE_CHECKING:
     from app.bridge import CoreBridge
@@ -38,7 +42,10 @@ class PageSpec:
 
 PAGES: list[PageSpec] = [
     PageSpec("overview", "Overview", OverviewPage),
-    # Wallet pages (send, receive, transactions, coins) go here.
+    PageSpec("send", "Send", SendPage),
+    PageSpec("receive", "Receive", ReceivePage),
+    PageSpec("transactions", "Transactions", TransactionsPage),
+    PageSpec("coins", "Coins", CoinsPage),
     PageSpec("peers", "Peers", PeersPage),
     PageSpec("mempool", "Mempool", MempoolPage),
     PageSpec("settings", "Settings", SettingsPage),

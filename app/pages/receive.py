@@ -53,7 +53,7 @@ class ReceivePage(Page):
     # --- building ----------------------------------------------------------------------------------
     def _request_card(self) -> Card:
         card = Card("Your address", "receive_card")
-        card.setFixedWidth(470)
+        card.setFixedWidth(400)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.address_label = QLabel("—")
         self.address_label.setObjectName("receive_address")
@@ -136,6 +136,8 @@ class ReceivePage(Page):
         )
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
         for col in range(self.model.columnCount()):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
