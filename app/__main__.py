@@ -30,6 +30,7 @@ from app.context import AppContext, default_datadir
 from app.errors import ErrorReporter, setup_logging
 from app.main_window import MainWindow
 from app.pages.mempool import MempoolPage
+from app.wizard import needs_wizard, run_first_run
 from core.node.events import SyncStage
 from core.settings import NETWORKS, SettingsError, load_settings
 
@@ -45,6 +46,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--datadir", type=Path, default=None, help=f"data directory (default {default_datadir()})")
     parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR", help="save a PNG of every page into DIR and exit")
+    parser.add_argument(
+        "--wizard", action="store_true",
+        help="show the first-run wizard on the sandbox network too (when it has no wallet yet)",
+    )
     return parser.parse_args(argv)
 
 
@@ -64,6 +69,12 @@ async def run_window(args: argparse.Namespace) -> int:
     except SettingsError as e:
         print(f"peerwallet: {e} (in {root / 'settings.json'})", file=sys.stderr)
         return 2
+    if needs_wizard(ctx, force=args.wizard):  # no wallet yet: set one up before the window
+        chosen = await run_first_run(root, ctx.network)
+        if chosen is None:
+            return 0
+        args.network = chosen
+        ctx = _make_context(args, root)
     log_path = Path(setup_logging(ctx.paths.logs).baseFilename)
     bridge = CoreBridge(ctx)
     window = MainWindow(ctx, bridge)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QWidget
 from app import format as fmt
 from app.psbt_dialogs import PsbtExportDialog
 from app.spend_dialogs import ReviewDialog, await_dialog, obtain_password
-from app.wallet_widgets import message
+from app.wallet_widgets import message, sentence
 from core.consensus.tx import Transaction
 from core.errors import PeerwalletError
 from core.settings import Unit
@@ -24,8 +24,7 @@ def describe_error(exc: PeerwalletError, wallet: Wallet | None, unit: Unit) -> s
     if isinstance(exc, InsufficientFunds):
         have = f" (spendable: {fmt.amount(wallet.balance().spendable, unit)})" if wallet is not None else ""
         return f"Insufficient funds: {fmt.amount(exc.shortfall, unit)} more is needed{have}."
-    text = str(exc) or type(exc).__name__
-    return text[:1].upper() + text[1:]
+    return sentence(str(exc) or type(exc).__name__)
 
 
 async def review_and_send(

@@ -42,3 +42,8 @@ def status(widget: QWidget, text: str, ms: int = 10_000) -> None:
     window = widget.window()
     if isinstance(window, QMainWindow):
         window.statusBar().showMessage(text, ms)
+
+
+def sentence(text: str) -> str:
+    """`text` with its first letter upper-case (core messages start lower-case; the rest is kept as is)."""
+    return text[:1].upper() + text[1:]
