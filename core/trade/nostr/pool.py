@@ -241,7 +241,13 @@ class RelayPool:
         while True:
             await self._kick.wait()
             self._kick.clear()
-            for event in self.outbox.pending():
+            try:
+                pending = self.outbox.pending()
+            except Exception:  # e.g. a locked database: keep the flusher alive and try again later
+                log.exception("reading the outbox failed")
+                self._schedule_retry()
+                continue
+            for event in pending:
                 refused = self._refused.get(event.id, {})
                 for url, client in self.relays.items():
                     key = (event.id, url)
