@@ -40,6 +40,7 @@ class FeeRateControl(QWidget):
     def __init__(self, prefix: str = "fee", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.estimates: list[FeeEstimate] = []
+        self._choice: int | None = None  # the target (or CUSTOM) the user picked; kept across new estimates
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
@@ -62,19 +63,19 @@ class FeeRateControl(QWidget):
         self.basis.setWordWrap(True)
         layout.addWidget(self.basis)
         self.target.currentIndexChanged.connect(self._on_target)
+        self.target.activated.connect(lambda _i: setattr(self, "_choice", self.target.currentData()))
         self.custom.textEdited.connect(lambda _t: self.changed.emit())
         self.set_estimates([])
 
     def set_estimates(self, estimates: Sequence[FeeEstimate]) -> None:
         """Show new estimates, keeping the chosen target (or custom) when possible."""
-        keep = self.target.currentData() if self.estimates else None  # "custom" only by the user's choice
         self.estimates = [e for e in estimates if e.target in TARGETS]
         self.target.blockSignals(True)
         self.target.clear()
         for est in self.estimates:
             self.target.addItem(f"{_target_text(est.target)} — {fmt.fee_rate(est.fee_rate)}", est.target)
         self.target.addItem("Custom fee rate", CUSTOM)
-        wanted = keep if keep is not None else DEFAULT_TARGET
+        wanted = self._choice if self._choice is not None else DEFAULT_TARGET
         index = self.target.findData(wanted)
         self.target.setCurrentIndex(index if index >= 0 else self.target.count() - 1)
         self.target.blockSignals(False)
@@ -82,6 +83,7 @@ class FeeRateControl(QWidget):
 
     def select_custom(self, text: str) -> None:
         """Choose the custom entry with `text` sat/vB."""
+        self._choice = CUSTOM
         self.target.setCurrentIndex(self.target.findData(CUSTOM))
         self.custom.setText(text)
         self.changed.emit()

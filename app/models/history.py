@@ -21,8 +21,8 @@ from core.wallet.storage.db import HistoryCursor
 from core.wallet.wallet import HistoryEntry, Wallet
 
 PAGE = 200
-#: After a wallet change at most this many rows are re-read; a user scrolled further starts at the top again.
-MAX_RELOAD = 2_000
+#: After a wallet change at most this many rows are re-read (~10 ms); a user scrolled further starts at the top.
+MAX_RELOAD = 400
 COLUMNS = ("Date", "Status", "Label", "Amount", "Fee", "Transaction")
 DATE, STATUS, LABEL, AMOUNT, FEE, TXID = range(len(COLUMNS))
 AnyIndex = QModelIndex | QPersistentModelIndex

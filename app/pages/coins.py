@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QPushButton, QTableView
 
 from app import format as fmt
@@ -21,6 +22,7 @@ class CoinsPage(Page):
         super().__init__("Coins", "Each unspent output the wallet owns. Frozen coins are never spent until you thaw them.")
         self.setObjectName("page_coins")
         self.ctx = ctx
+        self._dirty = True
         card = Card("Unspent outputs", "coins_list_card")
         self.summary = muted(QLabel(""))
         self.summary.setObjectName("coins_summary")
@@ -60,8 +62,18 @@ class CoinsPage(Page):
         bridge.settings_changed.connect(lambda *_: self.reload())
         self.reload()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.reload()
+
     def reload(self) -> None:
-        """Re-read the coins, keeping the selected ones selected."""
+        """Re-read the coins, keeping the selected ones selected (only while shown: a wallet with very many
+        coins takes a while to read; a hidden page re-reads when it is shown)."""
+        if not self.isVisible() and self.ctx.wallet is not None:
+            self._dirty = True
+            return
+        self._dirty = False
         keep = {c.outpoint for c in self.selected()}
         wallet = self.ctx.wallet
         unit = self.ctx.settings.unit

@@ -41,6 +41,7 @@ class ReceivePage(Page):
         self.ctx = ctx
         self.address: str | None = None
         self.uri = ""
+        self._dirty = True
         columns = QHBoxLayout()
         columns.setSpacing(14)
         columns.addWidget(self._request_card(), 0)
@@ -163,6 +164,8 @@ class ReceivePage(Page):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if self._dirty:
+            self.refresh_addresses()
         wallet = self.ctx.wallet
         if wallet is not None and self.address is None:
             self._pick_address(wallet)
@@ -227,8 +230,13 @@ class ReceivePage(Page):
             self.refresh_addresses()
 
     def refresh_addresses(self) -> None:
-        """Re-read the address list (after wallet changes); note when the shown address got paid."""
+        """Re-read the address list (after wallet changes; while hidden only marked for a re-read when shown);
+        note when the shown address got paid."""
         wallet = self.ctx.wallet
+        if not self.isVisible() and wallet is not None:
+            self._dirty = True
+            return
+        self._dirty = False
         self.model.reload(wallet)
         self.unit_label.setText(self.ctx.settings.unit.value)
         if wallet is not None and self.address is not None:

@@ -205,7 +205,8 @@ class SendPage(Page):
             else:
                 row.amount.setPlaceholderText("")
 
-    def _set_unit(self, unit: Unit) -> None:
+    def _set_unit(self, unit: Unit | str) -> None:
+        unit = Unit(unit)  # combo box data comes back as a plain str
         self.unit = unit
         self.unit_box.setCurrentIndex(self.unit_box.findData(unit))
         for row in self.rows:

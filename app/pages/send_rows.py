@@ -75,7 +75,7 @@ class RecipientRow(QFrame):
 
     def set_unit(self, unit: Unit) -> None:
         """Switch the amount field's unit, converting what is typed when it reads."""
-        if unit is self.unit:
+        if unit == self.unit:
             return
         try:
             sats = parse_amount_text(self.amount.text(), self.unit) if self.amount.text().strip() else None
