@@ -161,6 +161,9 @@ class WordsPage(QWizardPage):
     def isComplete(self) -> bool:
         return self.written.isChecked()
 
+    def validatePage(self) -> bool:
+        return self.written.isChecked()
+
 
 class ConfirmPage(QWizardPage):
     """Asks for three of the words just shown."""

@@ -25,6 +25,7 @@ from tests.gui.wallet_support import (
     COINS,
     PASSWORD,
     click,
+    close_app,
     dialog,
     other_address,
     snapshot,
@@ -39,8 +40,7 @@ def funded(loop: Any, qtbot: Any, tmp_path: Path) -> Iterator[App]:
     try:
         yield a
     finally:
-        run(qtbot, a.ctx.close())
-    assert not a.task_errors, f"owned tasks failed: {a.task_errors}"
+        close_app(qtbot, a)
 
 
 def _fill(page: SendPage, address: str, amount: str, label: str = "", row: int = 0) -> None:

@@ -49,6 +49,14 @@ def start_funded_app(qtbot: Any, datadir: Path, password: str | None = PASSWORD)
     return app
 
 
+def close_app(qtbot: Any, app: App) -> None:
+    """Close the window (it delivers the bridge's pending throttled signals first), then the core: a
+    throttled "wallet changed" must not reach the pages after the wallet file is closed."""
+    app.window.close()
+    run(qtbot, app.ctx.close())
+    assert not app.task_errors, f"owned tasks failed: {app.task_errors}"
+
+
 def dialog(name: str) -> QWidget | None:
     """The visible top-level widget (dialog) named `name`, if any."""
     for w in QApplication.topLevelWidgets():
