@@ -316,7 +316,10 @@ class AppContext:
         if self.sandbox is not None:
             await self.sandbox.stop()
         if self.wallet is not None:
-            self.wallet.close()
+            # Pages read `ctx.wallet` when a throttled "wallet changed" arrives, possibly after this:
+            # None tells them there is no wallet instead of letting them query a closed file.
+            wallet, self.wallet = self.wallet, None
+            wallet.close()
 
     # --- settings --------------------------------------------------------------------------------
     async def update_settings(self, new: Settings) -> tuple[str, ...]:
