@@ -243,6 +243,8 @@ class WalletTracker:
                 spent_value += row[0]
         if not outputs and not spends:
             return False
+        if not tx.is_coinbase():  # inputs that are not ours (a shared escrow) can be double-spent too
+            conflicts += self._unconfirmed_spenders(tx, txid)
         # Only now, once no input conflicts with a mined spend, do the transactions it displaces go.
         reason = RemovalReason.REPLACED if height is None else RemovalReason.CONFLICTED
         for other in dict.fromkeys(conflicts):
@@ -258,6 +260,19 @@ class WalletTracker:
         elif existing[0] is None and height is not None:
             events.append(TxConfirmed(Txid(txid), height))
         return True
+
+    def _unconfirmed_spenders(self, tx: Transaction, txid: bytes) -> list[bytes]:
+        """Unconfirmed wallet transactions other than `tx` spending one of its inputs that are not wallet
+        outputs (e.g. a payout from a shared escrow that `tx` replaces or, mined, double-spends)."""
+        foreign = {(bytes(i.prevout.txid), i.prevout.n) for i in tx.vin if _key(i.prevout.txid, i.prevout.n) not in self._outpoints}
+        if not foreign:
+            return []
+        rows = self.db.conn.execute("SELECT txid, raw FROM transactions WHERE height IS NULL AND txid != ?", (txid,))
+        return [
+            bytes(other)
+            for other, raw in rows.fetchall()
+            if any((bytes(i.prevout.txid), i.prevout.n) in foreign for i in Transaction.parse(bytes(raw)).vin)
+        ]
 
     def _remove(self, txid: bytes, reason: RemovalReason, events: list[WalletEvent]) -> None:
         """Inside a write: drop a transaction that can no longer confirm, its descendants first."""

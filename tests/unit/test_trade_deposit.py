@@ -174,12 +174,17 @@ def test_tampered_deposits_are_refused_and_not_signed(wallets: tuple[Wallet, Wal
 
 def test_signing_never_covers_coins_outside_the_contribution(wallets: tuple[Wallet, Wallet]) -> None:
     seller, buyer = wallets
-    s_part = build_deposit_contribution(seller, 500_000, RATE)  # one of the seller's two coins
+    small, big = sorted((c for c in seller.coins() if c.confirmations), key=lambda c: c.value)
+    seller.set_frozen(big.outpoint)
+    s_part = build_deposit_contribution(seller, 500_000, RATE)  # the 600k coin alone
+    seller.set_frozen(big.outpoint, False)
     b_part = build_deposit_contribution(buyer, BUYER_AMOUNT, RATE)
-    (other_coin,) = [c for c in seller.coins() if c.confirmations and c.outpoint not in s_part.outpoints]
+    other_coin = big
     # The "buyer" slips the seller's other coin into its part, with the seller's key origins.
+    seller.set_frozen(small.outpoint)
     stolen = build_deposit_contribution(seller, 650_000, RATE)
-    assert other_coin.outpoint in stolen.outpoints
+    seller.set_frozen(small.outpoint, False)
+    assert s_part.outpoints == (small.outpoint,) and stolen.outpoints == (big.outpoint,)
     evil = copy.deepcopy(b_part.psbt)
     idx = stolen.outpoints.index(other_coin.outpoint)
     evil.tx = replace(evil.tx, vin=(*evil.tx.vin, stolen.psbt.tx.vin[idx]))
