@@ -123,6 +123,7 @@ class MempoolLedger:
         self.replacements = 0
         self.evicted_cap = 0
         self.confirmed = 0
+        self.conflicted: list[bytes] = []  # replaced / block-conflicted txids not yet taken (take_conflicted)
 
     # --- queries -----------------------------------------------------------------------------------
 
@@ -240,6 +241,11 @@ class MempoolLedger:
             if c is not None and c.fee is None:
                 self._price(c)
 
+    def take_conflicted(self) -> list[bytes]:
+        """Txids dropped as replaced or conflicted since the last call (for the wallet's feed)."""
+        out, self.conflicted = self.conflicted, []
+        return out
+
     def _remove_with_descendants(self, txid: bytes) -> int:
         stack = [txid]
         removed = 0
@@ -252,6 +258,7 @@ class MempoolLedger:
                 if s is not None:
                     stack.append(s)
             self._remove(t.txid)
+            self.conflicted.append(t.txid)
             removed += 1
         return removed
 

@@ -113,6 +113,8 @@ class MempoolView:
         self._closed = False
         #: Called on the loop with each batch of newly tracked transactions (the wallet's mempool feed).
         self.tx_listeners: list[Callable[[Sequence[Transaction]], None]] = []
+        #: Called on the loop with txids dropped because a replacement or a block conflicts with them.
+        self.conflict_listeners: list[Callable[[Sequence[bytes]], None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -248,8 +250,15 @@ class MempoolView:
         if new:
             for fn in self.tx_listeners:
                 fn(new)
+        self._report_conflicts()
         self._maybe_emit()
         return added
+
+    def _report_conflicts(self) -> None:
+        gone = self.ledger.take_conflicted()
+        if gone:
+            for fn in self.conflict_listeners:
+                fn(gone)
 
     async def ingest_raw(self, raws: Sequence[bytes]) -> int:
         """Parse serialized transactions in the executor, then account them (bulk path, benchmarks)."""
@@ -279,6 +288,7 @@ class MempoolView:
         """A block connected: account its fees, drop what it confirms or conflicts with."""
         async with self._lock:
             outcome: BlockOutcome = await self._run(self.ledger.on_block, block)
+        self._report_conflicts()
         self._maybe_emit(force=True)
         return outcome
 
