@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import format as fmt
-from app.models.coins import ADDRESS, CoinsModel
+from app.models.coins import COIN, CoinsModel
 from core.consensus.tx import OutPoint
 from core.settings import Unit
 from core.wallet.wallet import Wallet
@@ -44,9 +45,11 @@ class CoinControlDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(ADDRESS, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COIN, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.total = QLabel("")
         self.total.setObjectName("coin_control_total")

@@ -64,6 +64,8 @@ class AddressesModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             state = "used" if a.used else ("given out" if a.handed_out else "")
             return (CHAIN_TEXT[a.kind], str(a.index), a.address, state, a.label or "")[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == ADDRESS:
+            return a.address
         if role == Qt.ItemDataRole.ToolTipRole and col == STATE:
             return {"used": "This address has received coins.", "given out": "Shown or handed out, nothing received yet."}.get(
                 "used" if a.used else ("given out" if a.handed_out else ""), "Not handed out yet (within the gap limit).")

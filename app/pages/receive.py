@@ -29,6 +29,7 @@ from core.wallet.keychain import KeychainKind
 from core.wallet.payment_input import parse_amount_text
 from core.wallet.wallet import Wallet
 
+ADDRESS_WIDTH = 250
 FILTERS = (("All addresses", ""), ("Receive", "receive"), ("Change", "change"))
 
 
@@ -143,6 +144,10 @@ class ReceivePage(Page):
         for col in range(self.model.columnCount()):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(LABEL, QHeaderView.ResizeMode.Stretch)
+        # Addresses are elided in the middle (full text in the tooltip) so the labels keep room.
+        header.setSectionResizeMode(ADDRESS, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(ADDRESS, ADDRESS_WIDTH)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         card.content.addWidget(self.table, 1)
         return card
 
@@ -243,7 +248,6 @@ class ReceivePage(Page):
             row = self.model.row_of(self.address)
             if row is not None and self.model.rows[row].used:
                 self.used_note.setText("This address has received a payment. Take a new one for the next payment.")
-        self.table.resizeColumnToContents(ADDRESS)
 
     def _copy(self, text: str, what: str) -> None:
         if text:

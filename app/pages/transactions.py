@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.bridge import CoreBridge
 from app.context import AppContext
 from app.fee_control import TARGETS
-from app.models.history import AMOUNT, DATE, LABEL, STATUS, TXID, HistoryModel
+from app.models.history import AMOUNT, DATE, FEE, LABEL, STATUS, TXID, HistoryModel
 from app.notify import PaymentNotifier
 from app.spend_dialogs import FeeDialog, await_dialog
 from app.spend_flow import review_and_send, show_error
@@ -82,7 +82,7 @@ class TransactionsPage(Page):
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header = self.table.horizontalHeader()
         # Fixed widths, never ResizeToContents: that would measure every loaded row on each fetch.
-        for col, width in ((DATE, 130), (STATUS, 130), (AMOUNT, 150), (TXID, 200)):
+        for col, width in ((DATE, 135), (STATUS, 130), (AMOUNT, 150), (FEE, 135), (TXID, 200)):
             header.resizeSection(col, width)
         header.setSectionResizeMode(LABEL, QHeaderView.ResizeMode.Stretch)
         self.table.doubleClicked.connect(self._double_clicked)
