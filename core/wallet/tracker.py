@@ -197,6 +197,27 @@ class WalletTracker:
         if mine:
             self.add_unconfirmed(mine)
 
+    def transactions_conflicted(self, txids: Sequence[bytes]) -> None:
+        """Mempool feed (MempoolView.conflict_listeners): transactions a replacement or a block knocked out.
+
+        Drops those that are unconfirmed wallet transactions. This is how an incoming payment that its
+        sender double-spent away (to someone else) leaves the balance: the wallet never sees the
+        replacement itself, since it does not touch our scripts.
+        """
+        c = self.db.conn
+        gone = [
+            bytes(t) for t in txids
+            if c.execute("SELECT 1 FROM transactions WHERE txid = ? AND height IS NULL", (bytes(t),)).fetchone()
+        ]
+        if not gone:
+            return
+        events: list[WalletEvent] = []
+        with self.db.transaction():
+            for txid in gone:
+                if c.execute("SELECT 1 FROM transactions WHERE txid = ? AND height IS NULL", (txid,)).fetchone():
+                    self._remove(txid, RemovalReason.REPLACED, events)
+        self._emit(events)
+
     def add_unconfirmed(self, txs: Sequence[Transaction]) -> None:
         """Record transactions seen unconfirmed (ours just broadcast, or from the mempool); known ones are kept."""
         events: list[WalletEvent] = []

@@ -330,6 +330,7 @@ class Wallet(WalletSpending):
         self.node = node
         node.add_listener(self.tracker.on_event)
         node.mempool.tx_listeners.append(self.tracker.transactions_seen)
+        node.mempool.conflict_listeners.append(self.tracker.transactions_conflicted)
         for tx in self.unconfirmed_own():
             node.broadcast(tx)
 
@@ -342,6 +343,8 @@ class Wallet(WalletSpending):
             node._listeners.remove(self.tracker.on_event)
         if self.tracker.transactions_seen in node.mempool.tx_listeners:
             node.mempool.tx_listeners.remove(self.tracker.transactions_seen)
+        if self.tracker.transactions_conflicted in node.mempool.conflict_listeners:
+            node.mempool.conflict_listeners.remove(self.tracker.transactions_conflicted)
 
     def add_listener(self, fn: Callable[[WalletEvent], None]) -> None:
         """Call `fn(event)` after every committed change (core.wallet.events)."""

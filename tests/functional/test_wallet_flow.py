@@ -8,19 +8,21 @@ from pathlib import Path
 import pytest
 
 from core.consensus.network import SANDBOX
+from core.mempool.accept import Accepted
 from core.mempool.feerate import FeeRate
 from core.wallet.events import RemovalReason, TxAdded, TxConfirmed, TxRemoved
 from core.wallet.keychain import KeychainKind
 from core.wallet.spending import Payment
 from core.wallet.storage.secrets import KdfParams
 from core.wallet.wallet import Wallet
-from tests.functional.sandbox_support import in_mempool, sandbox
+from tests.functional.sandbox_support import in_mempool, payment, sandbox
 from tests.functional.wallet_support import MNEMONIC, OTHER_MNEMONIC, EventLog, attached
 from tests.unit.peer_harness import run
 
 pytestmark = pytest.mark.slow
 FAST_KDF = KdfParams(log2_n=10)  # the real cost is tested in test_wallet_secrets; keep scenarios quick
 PASSWORD = "correct horse battery staple"
+OTHER_SPK = bytes.fromhex("0014") + bytes(range(20))
 
 
 def test_receive_send_bump_cpfp(tmp_path: Path) -> None:
@@ -95,5 +97,33 @@ def test_receive_send_bump_cpfp(tmp_path: Path) -> None:
             finally:
                 wallet.close()
                 other.close()
+
+    run(scenario)
+
+
+def test_incoming_payment_double_spent_away_leaves_the_balance(tmp_path: Path) -> None:
+    """The sender replaces an unconfirmed payment to us by one paying someone else (full RBF): the wallet
+    never sees the replacement (it does not touch our scripts), yet learns from the node's mempool view
+    that the payment is gone."""
+
+    async def scenario() -> None:
+        async with sandbox(tmp_path, "sbx", initial_blocks=101) as sbx:
+            wallet = Wallet.create(tmp_path / "w.sqlite", SANDBOX, MNEMONIC, password=None)
+            log = EventLog(wallet)
+            try:
+                async with attached(wallet, sbx, tmp_path / "n") as node:
+                    await node.wait_synced(60)
+                    ours = wallet.new_address().script_pubkey
+                    coin = (await sbx.run(sbx.chain.coins.spendable, sbx.tip.height))[0]
+                    pay = await payment(sbx, ours, 2_000_000, 2, coin)
+                    assert isinstance(await sbx.submit_tx(pay), Accepted)
+                    await log.wait(lambda: wallet.balance().unconfirmed == 2_000_000)
+                    elsewhere = await payment(sbx, OTHER_SPK, 1_990_000, 30, coin)
+                    assert isinstance(await sbx.submit_tx(elsewhere), Accepted)
+                    await log.wait(lambda: TxRemoved(pay.txid, RemovalReason.REPLACED) in log.events)
+                    assert wallet.balance().unconfirmed == 0 and wallet.transaction(pay.txid) is None
+                    assert wallet.history()[0] == []
+            finally:
+                wallet.close()
 
     run(scenario)
