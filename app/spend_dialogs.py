@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app import format as fmt
 from app.fee_control import FeeRateControl
+from app.wallet_widgets import error_label
 from app.widgets import Facts, muted, scaled_font
 from core.errors import PeerwalletError
 from core.mempool.feerate import FeeRate
@@ -139,10 +140,7 @@ class PasswordDialog(QDialog):
         self.input.setObjectName("password_input")
         self.input.setEchoMode(QLineEdit.EchoMode.Password)
         layout.addWidget(self.input)
-        self.error = QLabel("")
-        self.error.setObjectName("password_error")
-        self.error.setStyleSheet("color: #c0392b;")
-        self.error.setWordWrap(True)
+        self.error = error_label("password_error")
         layout.addWidget(self.error)
         self.box = _buttons(self, "OK", "password_ok", "password_cancel")
         self.box.accepted.connect(self._check)
@@ -200,9 +198,7 @@ class FeeDialog(QDialog):
             # Suggest at least one sat/vB more than today's rate (BIP125 needs a higher rate and fee).
             self.control.select_custom(str(int(minimum.sat_per_vb) + 1))
         layout.addWidget(self.control)
-        self.error = QLabel("")
-        self.error.setObjectName("fee_error")
-        self.error.setStyleSheet("color: #c0392b;")
+        self.error = error_label("fee_error")
         layout.addWidget(self.error)
         box = _buttons(self, "Continue", "fee_ok", "fee_cancel")
         box.accepted.connect(self._ok)
