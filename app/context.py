@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import platformdirs
-
+from app.appinfo import APP_NAME as APP_NAME  # re-exported: the name and data folder live in app.appinfo
+from app.appinfo import default_datadir
 from core.chain.params import ChainParams, params_for
 from core.node.node import LightNode, LightNodeConfig
 from core.sandbox.node import SandboxConfig, SandboxNode
@@ -30,7 +30,6 @@ from core.wallet.wallet import Wallet
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-APP_NAME = "peerwallet"
 #: Settings whose change only takes effect at the next start.
 RESTART_FIELDS = ("network", "manual_peers", "proxy", "gap_limit")
 #: A new sandbox wallet is paid this many faucet payments of FAUCET_AMOUNT, then a block confirms them.
@@ -38,11 +37,6 @@ FAUCET_PAYMENTS = 3
 FAUCET_AMOUNT = 5_000_000
 #: ... and once the node is synced, one more payment stays unconfirmed for a while (the mempool path).
 WELCOME_AMOUNT = 1_000_000
-
-
-def default_datadir() -> Path:
-    """The per-user data directory (XDG on Linux, Application Support on macOS, AppData on Windows)."""
-    return platformdirs.user_data_path(APP_NAME, appauthor=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,195 @@
+"""`peerwallet --selftest`: does this installation work, from the Qt libraries to the light node?
+
+It starts the embedded sandbox in a temporary data directory (a fresh funded wallet, no block timer),
+opens the main window, waits until the light node is synced and the wallet holds the faucet's coins,
+then shows every page of `app.pages.PAGES` in turn and grabs it: each grab must be non-empty and
+more than one colour, and nothing may raise meanwhile (loop exceptions, errors of the context's
+tasks, Python errors in Qt slots, ERROR log records). It prints one line per step and exits 0, or
+prints the reason and exits 1. Run offscreen (the entry point sets `QT_QPA_PLATFORM=offscreen`
+unless the environment chose a platform), so it works on machines without a display, such as CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO, TypeVar
+
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.bridge import CoreBridge
+from app.context import FAUCET_AMOUNT, FAUCET_PAYMENTS, AppContext, SandboxOptions
+from app.icon import app_icon
+from app.main_window import MainWindow
+from core.settings import Settings
+
+T = TypeVar("T")
+
+#: Upper bound for each wait (sandbox start, sync, funds); a healthy run needs a few seconds.
+STEP_TIMEOUT = 120.0
+#: Time a freshly shown page gets to lay out and paint before it is grabbed.
+PAGE_SETTLE = 0.2
+#: A grab is sampled on a SAMPLE_GRID x SAMPLE_GRID grid when counting its colours.
+SAMPLE_GRID = 48
+
+
+class SelftestFailure(Exception):
+    """One check failed; the message is the reason printed to the user."""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What one page's grab looked like."""
+
+    key: str
+    width: int
+    height: int
+    colours: int
+
+
+def image_colours(image: QImage, grid: int = SAMPLE_GRID) -> int:
+    """Distinct pixel values among a grid x grid sample of `image` (0 for an empty image)."""
+    w, h = image.width(), image.height()
+    if image.isNull() or w == 0 or h == 0:
+        return 0
+    seen = {
+        image.pixel(min(w - 1, (i * w) // grid), min(h - 1, (j * h) // grid))
+        for i in range(grid)
+        for j in range(grid)
+    }
+    return len(seen)
+
+
+def check_grab(key: str, page: QWidget) -> PageResult:
+    """Grab `page`; SelftestFailure unless the image is non-empty and shows more than one colour."""
+    image = page.grab().toImage()
+    if image.isNull() or image.width() == 0 or image.height() == 0:
+        raise SelftestFailure(f"page {key!r} rendered an empty image")
+    colours = image_colours(image)
+    if colours < 2:
+        raise SelftestFailure(f"page {key!r} rendered a single flat colour (nothing drawn)")
+    return PageResult(key, image.width(), image.height(), colours)
+
+
+class _Problems(logging.Handler):
+    """Collects everything that must not happen during the self-test."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.items: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = f"log {record.levelname} {record.name}: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" ({record.exc_info[1]!r})"
+        self.items.append(text)
+
+    def add(self, text: str) -> None:
+        self.items.append(text)
+
+    def loop_handler(self, _loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        self.add(f"event loop: {context.get('message', '')}" + (f" ({exc!r})" if exc is not None else ""))
+
+    def excepthook(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        self.add("Qt callback raised: " + "".join(traceback.format_exception_only(kind, exc)).strip())
+
+
+async def _step(out: TextIO, what: str, action: Callable[[], Awaitable[T]], timeout: float = STEP_TIMEOUT) -> T:
+    """Run one awaited step with a bound, printing how long it took."""
+    t0 = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(action(), timeout)
+    except TimeoutError:
+        raise SelftestFailure(f"timed out after {timeout:.0f} s: {what}") from None
+    print(f"selftest: {what}: ok ({time.perf_counter() - t0:.2f} s)", file=out, flush=True)
+    return result
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    while not predicate():
+        await asyncio.sleep(0.05)
+
+
+async def _check_window(window: MainWindow, ctx: AppContext, problems: _Problems, out: TextIO) -> None:
+    """Start the core behind the window, then show and grab every page."""
+    icon = QApplication.windowIcon()
+    if icon.isNull():
+        icon = app_icon()
+    if icon.isNull() or not icon.availableSizes():
+        raise SelftestFailure("the application icon did not load from the Qt resources")
+    print(f"selftest: icon: ok ({len(icon.availableSizes())} sizes)", file=out, flush=True)
+
+    await _step(out, "sandbox, wallet and light node started", ctx.start)
+    node = ctx.node
+    if node is None or ctx.wallet is None:
+        raise SelftestFailure("the sandbox started without a node or a wallet")
+    await _step(out, "light node synced with the sandbox", lambda: node.wait_synced(STEP_TIMEOUT))
+    wallet = ctx.wallet
+    funds = FAUCET_PAYMENTS * FAUCET_AMOUNT
+    await _step(
+        out, f"wallet holds the faucet's {funds:,} sat at height {node.tip_height}",
+        lambda: _until(lambda: wallet.balance().confirmed >= funds),
+    )
+    window.bridge.flush()
+    for spec in window.specs:
+        page = window.show_page(spec.key)
+        await asyncio.sleep(PAGE_SETTLE)  # layouts, charts and deferred reads settle
+        if window.current_key() != spec.key:
+            raise SelftestFailure(f"page {spec.key!r} could not be brought to the front")
+        r = check_grab(spec.key, page)
+        if problems.items:
+            raise SelftestFailure(f"while showing page {spec.key!r}: {problems.items[0]}")
+        print(f"selftest: page {r.key}: ok ({r.width}x{r.height}, {r.colours} colours)", file=out, flush=True)
+
+
+async def run_selftest(out: TextIO | None = None) -> int:
+    """The whole self-test on the running qasync loop; 0 when every check passed, 1 otherwise."""
+    out = out or sys.stdout
+    t0 = time.perf_counter()
+    QApplication.setQuitOnLastWindowClosed(False)
+    problems = _Problems()
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(problems.loop_handler)
+    old_hook = sys.excepthook
+    sys.excepthook = problems.excepthook
+    logging.getLogger().addHandler(problems)
+    ok = False
+    try:
+        with tempfile.TemporaryDirectory(prefix="peerwallet-selftest-") as tmp:
+            # No block timer: the chain stays still while the pages are grabbed; traffic fills the mempool.
+            options = SandboxOptions(block_interval=None, traffic_interval=0.2, traffic_seed=1)
+            ctx = AppContext("sandbox", Path(tmp), settings=Settings(), sandbox=options)
+            ctx.on_task_error = lambda exc, name: problems.add(f"task {name!r} failed: {exc!r}")
+            bridge = CoreBridge(ctx)
+            window = MainWindow(ctx, bridge)
+            window.show()
+            try:
+                await _check_window(window, ctx, problems, out)
+                ok = True
+            except SelftestFailure as e:
+                print(f"selftest: FAILED: {e}", file=out, flush=True)
+            except Exception as e:
+                print(f"selftest: FAILED: {type(e).__name__}: {e}", file=out, flush=True)
+                traceback.print_exc(file=out)
+            finally:
+                await ctx.close()
+                window.close()
+        if ok and problems.items:
+            print(f"selftest: FAILED: {problems.items[0]}", file=out, flush=True)
+            ok = False
+    finally:
+        logging.getLogger().removeHandler(problems)
+        sys.excepthook = old_hook
+    if ok:
+        print(f"selftest: passed ({len(window.specs)} pages, {time.perf_counter() - t0:.1f} s)", file=out, flush=True)
+    return 0 if ok else 1
