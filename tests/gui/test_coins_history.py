@@ -138,6 +138,7 @@ def test_details_cpfp_exports_and_search(funded: App, qtbot: Any, tmp_path: Path
     page.model.setData(page.model.index(0, 2), "From the faucet")
     assert wallet.label_of("tx", str(incoming.txid)) == "From the faucet"
 
+    known = {e.txid for e in wallet.history(10)[0]}
     table.selectRow(0)
     assert page.cpfp_button.isEnabled() and not page.bump_button.isEnabled()  # not ours to replace
     click(qtbot, page, "tx_details")
@@ -158,7 +159,7 @@ def test_details_cpfp_exports_and_search(funded: App, qtbot: Any, tmp_path: Path
     prompt.findChild(type(page.search), "password_input").setText(PASSWORD)
     click(qtbot, prompt, "password_ok")
     qtbot.waitUntil(lambda: wallet.tx_count() == 4, timeout=WAIT_MS)
-    child = wallet.history(1)[0][0]
+    child = next(e for e in wallet.history(10)[0] if e.txid not in known)  # same-second rows order by txid
     assert child.label == "CPFP for From the faucet"
     qtbot.waitUntil(lambda: in_mempool(sbx, bytes(child.txid)), timeout=WAIT_MS)
 
