@@ -2,7 +2,8 @@
 
 `--screenshots DIR` starts a fresh sandbox (in a temporary data directory unless `--datadir` is
 given), waits until the node is synced and the mempool page has data, saves one 1280x800 PNG per
-page and exits.
+page and exits. `PEERWALLET_STARTUP_PROBE=1` prints when the window is first shown and first synced
+(the startup benchmark's hook, see app/startup_probe.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from app.context import AppContext, default_datadir
 from app.errors import ErrorReporter, setup_logging
 from app.main_window import MainWindow
 from app.pages.mempool import MempoolPage
+from app.startup_probe import StartupProbe
+from app.startup_probe import enabled as probe_enabled
 from app.wizard import needs_wizard, run_first_run
 from core.node.events import SyncStage
 from core.settings import NETWORKS, SettingsError, load_settings
@@ -85,6 +88,8 @@ async def run_window(args: argparse.Namespace) -> int:
     window.closing.connect(closed.set)
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         loop.add_signal_handler(signal.SIGINT, window.close)
+    if probe_enabled():  # the startup benchmark's timing hook (app/startup_probe.py)
+        StartupProbe(window, bridge)
     window.show()
     ctx.spawn(ctx.start(), "start")
     await closed.wait()
