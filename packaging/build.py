@@ -60,6 +60,7 @@ DEPENDS = (
     "libegl1",
     "libgl1",
     "libopengl0",
+    "libdrm2",
     "libfontconfig1",
     "libfreetype6",
     "libglib2.0-0",
@@ -78,6 +79,7 @@ DEPENDS = (
     "libxcb-shape0",
     "libxcb-shm0",
     "libxcb-sync1",
+    "libxcb-util1",
     "libxcb-xfixes0",
     "libxcb-xkb1",
     "libxkbcommon0",
@@ -336,12 +338,14 @@ def external_libraries(bundle: Path) -> tuple[dict[str, str], set[str]]:
     resolved: dict[str, str] = {}
     missing: set[str] = set()
     for elf in elves:
-        needed = [n for n in elf_needed(str(elf)) if n not in inside]
+        needed = [n for n in elf_needed(str(elf)) if n not in inside and not n.startswith("ld-linux")]
         if not needed:
             continue
         ldd = subprocess.run(["ldd", str(elf)], capture_output=True, text=True, check=False).stdout
         where = {}
         for line in ldd.splitlines():
+            if line.strip().startswith(("/", "linux-vdso")):  # the dynamic loader itself (libc6), the vDSO
+                continue
             name, arrow, rest = line.strip().partition(" => ")
             if arrow:
                 where[name] = rest.split(" (", 1)[0].strip()

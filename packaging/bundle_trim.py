@@ -43,7 +43,7 @@ KEEP_IMAGE_FORMATS = ("qsvg", "qico", "qjpeg", "qgif", "qicns")
 DROP_PLUGINS = ("qtvirtualkeyboardplugin", "libqgtk3")
 #: Qt libraries only the dropped plugins and modules need.
 DROP_QT_LIBS = ("libQt6Qml", "libQt6Quick", "libQt6WebEngine", "libQt6Pdf", "libQt6Multimedia", "libQt63D",
-                "libQt6VirtualKeyboard", "libQt6Designer", "libQt6EglFS")
+                "libQt6VirtualKeyboard", "libQt6Designer", "libQt6EglFS", "libQt6EglFs")
 #: Linux libraries taken from the system (each one's package is in build.DEPENDS).
 SYSTEM_LIB_PREFIXES = (
     "libstdc++.so", "libgcc_s.so", "libfontconfig.so", "libfreetype.so", "libglib-2.0.so", "libgobject-2.0.so",

@@ -24,5 +24,5 @@ if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
-.venv/bin/python -m ruff check core tests $( [ -d app ] && echo app )
+.venv/bin/python -m ruff check core tests $( [ -d app ] && echo app ) $( [ -d packaging ] && echo packaging )
 exec .venv/bin/python -m pytest "$@"
