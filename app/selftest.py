@@ -1,13 +1,13 @@
 """`peerwallet --selftest`: does this installation work, from the Qt libraries to the light node?
 
 It starts the embedded sandbox in a temporary data directory (a fresh funded wallet, no block timer),
-opens the main window, waits until the light node is synced and the wallet holds the faucet's coins,
-then shows every page of `app.pages.PAGES` in turn and grabs it: each grab must be non-empty and
-more than one colour, and nothing may raise meanwhile (loop exceptions, errors of the context's
-tasks, Python errors in Qt slots, ERROR log records). It prints one line per step and exits 0, or
-prints the reason and exits 1. Run offscreen (the entry point sets `QT_QPA_PLATFORM=offscreen`
-unless the environment chose a platform), so it works on machines without a display, such as CI.
-"""
+opens the main window, checks that the icon and the compiled filter kernel load, waits until the
+light node is synced and the wallet holds the faucet's coins, then shows every page of
+`app.pages.PAGES` in turn and grabs it: each grab must be non-empty and more than one colour, and
+nothing may raise meanwhile (loop exceptions, errors of the context's tasks, Python errors in Qt
+slots, ERROR log records). It prints one line per step and exits 0, or prints the reason and exits
+1. Without a display the entry point sets `QT_QPA_PLATFORM=offscreen` (unless the environment chose
+a platform), so it works on machines such as CI."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from app.bridge import CoreBridge
 from app.context import FAUCET_AMOUNT, FAUCET_PAYMENTS, AppContext, SandboxOptions
 from app.icon import app_icon
 from app.main_window import MainWindow
+from core.filters.kernel import get_kernel
 from core.settings import Settings
 
 T = TypeVar("T")
@@ -128,6 +129,10 @@ async def _check_window(window: MainWindow, ctx: AppContext, problems: _Problems
     if icon.isNull() or not icon.availableSizes():
         raise SelftestFailure("the application icon did not load from the Qt resources")
     print(f"selftest: icon: ok ({len(icon.availableSizes())} sizes)", file=out, flush=True)
+    # Without its compiled kernel the filter scan silently takes the ~1000x slower pure-Python path.
+    if get_kernel() is None:
+        raise SelftestFailure("the compiled compact-block-filter kernel (core.filters._gcs) did not load")
+    print("selftest: compiled filter kernel: ok", file=out, flush=True)
 
     await _step(out, "sandbox, wallet and light node started", ctx.start)
     node = ctx.node
