@@ -25,6 +25,7 @@ SUITES: dict[str, list[str]] = {
     "node": ["node_headers_bench", "filters_bench", "node_lag_bench", "node_mempool_bench"],
     "validation": ["validation_bench"],
     "app": ["app_start_bench", "app_lag_bench", "app_scroll_bench"],
+    "packaging": ["packaging_bench"],
     "wallet": ["wallet_coinselect_bench", "wallet_storage_bench", "wallet_derive_bench", "wallet_model_bench"],
 }
 
