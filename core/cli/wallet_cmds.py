@@ -67,7 +67,7 @@ def _created(args: argparse.Namespace, wallet: Wallet) -> None:
 # -- creating wallets ---------------------------------------------------------------------------------
 
 
-def _new_wallet_birthday(args: argparse.Namespace) -> int:
+def _new_wallet_birthday(args: argparse.Namespace) -> int | None:
     """A brand-new seed has no history: start scanning at the chain height this data dir has synced to."""
     if args.birthday is not None:
         return _birthday(args.birthday)
@@ -76,11 +76,7 @@ def _new_wallet_birthday(args: argparse.Namespace) -> int:
     if store_path.exists():
         with HeaderStore(store_path) as store:
             height = store.max_height()
-    if height is None:
-        print("no chain synced in this data dir yet: the wallet scans from genesis (pass --birthday HEIGHT"
-              " to skip old blocks)", file=sys.stderr)
-        return 0
-    return height
+    return height  # None: nothing synced yet; the wallet starts near the first tip its node reaches
 
 
 def _cmd_create(args: argparse.Namespace) -> int:

@@ -44,7 +44,8 @@ class ScanTarget(Protocol):
 
     Optional extras a target may define (looked up with getattr): `scan_resume_height() -> int | None`, the
     height it has scanned through by its own records (scanning restarts there if that is below the
-    node's), and `scan_progress(height, block_hash)`, told after each scanned batch.
+    node's, or skipped to if above), `scan_progress(height, block_hash)`, told after each scanned batch,
+    and `before_scan(tip_height)`, told before each scan with the tip it will scan to.
     """
 
     def scripts(self) -> Sequence[bytes]:

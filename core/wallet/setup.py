@@ -52,7 +52,7 @@ class WalletPlan:
     password: str | None = field(default=None, repr=False)
     xpub: str | None = None
     descriptors: tuple[str, str] | None = None
-    birthday: int = 0
+    birthday: int | None = 0  # first height to scan; None = a fresh seed: start near the first synced tip
 
 
 def confirmation_positions(word_count: int, count: int = CONFIRM_WORDS, rng: random.Random | None = None) -> tuple[int, ...]:
@@ -145,8 +145,10 @@ def create_wallet_file(
         )
     else:
         assert plan.mnemonic is not None
+        # Words generated just now have no history: never scan the chain from genesis for them.
+        birthday = None if plan.kind is SetupKind.CREATE and not plan.birthday else plan.birthday
         wallet = Wallet.create(
             path, network, plan.mnemonic, passphrase=plan.passphrase, template=plan.template,
-            password=plan.password, birthday=plan.birthday, gap_limit=gap_limit, kdf=kdf,
+            password=plan.password, birthday=birthday, gap_limit=gap_limit, kdf=kdf,
         )
     wallet.close()

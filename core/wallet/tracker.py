@@ -41,6 +41,8 @@ from core.wallet.storage.schema import HISTORY_KEY, UNCONFIRMED_HEIGHT
 
 META_SCANNED = "scanned_height"
 META_TIP = "tip_height"
+META_BIRTHDAY_PENDING = "birthday_pending"
+BIRTHDAY_MARGIN = 144  # blocks (a day) scanned below a new wallet's first tip
 
 
 def _key(txid: bytes, vout: int) -> bytes:
@@ -162,6 +164,17 @@ class WalletTracker:
         """The height this wallet file has been scanned through (birthday - 1 if never)."""
         value = self.db.get_meta(META_SCANNED)
         return self.birthday - 1 if value is None else int(value)
+
+    def before_scan(self, tip_height: int) -> None:
+        """A brand-new seed (birthday pending) starts at the first tip the node reaches, less a day of
+        blocks as margin for a payment mined while the headers were still syncing."""
+        if not self.db.get_meta(META_BIRTHDAY_PENDING):
+            return
+        self.birthday = max(tip_height - BIRTHDAY_MARGIN, 0)
+        with self.db.transaction():
+            self.db.set_meta("birthday", self.birthday)
+            self.db.set_meta(META_SCANNED, self.birthday - 1)
+            self.db.set_meta(META_BIRTHDAY_PENDING, 0)
 
     def scan_progress(self, height: int, block_hash: BlockHash) -> None:
         """The node scanned every block up to `height` for us: remember it in the wallet file."""

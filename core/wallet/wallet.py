@@ -32,6 +32,7 @@ from core.wallet.bip39 import validate_mnemonic
 from core.wallet.errors import StorageError, WalletError
 from core.wallet.events import WalletEvent
 from core.wallet.keychain import DEFAULT_GAP_LIMIT, Keychain, KeychainKind
+from core.wallet.seed_access import SEED_RECORD, SeedAccess
 from core.wallet.spending import WalletSpending
 from core.wallet.storage import labels as labels_store
 from core.wallet.storage.db import HistoryCursor, WalletDB
@@ -39,14 +40,11 @@ from core.wallet.storage.secrets import (
     DEFAULT_KDF,
     KdfParams,
     Secret,
-    decrypt_secret,
     encrypt_secret,
     is_encrypted,
     record_aad,
 )
 from core.wallet.tracker import WalletBalance, WalletTracker
-
-SEED_RECORD = "seed"
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,7 @@ class Coin:
     label: str | None
 
 
-class Wallet(WalletSpending):
+class Wallet(WalletSpending, SeedAccess):
     """An open wallet. Create with `create`, `create_watch_only` or `open`; `close()` when done."""
 
     def __init__(self, db: WalletDB, keychain: Keychain, info: WalletInfo) -> None:
@@ -134,13 +132,15 @@ class Wallet(WalletSpending):
         passphrase: str = "",
         template: str = "bip84",
         password: str | None,
-        birthday: int = 0,
+        birthday: int | None = 0,
         gap_limit: int = DEFAULT_GAP_LIMIT,
         kdf: KdfParams | None = None,
     ) -> Wallet:
         """A new wallet file from a BIP39 mnemonic (validated; errors name the bad word).
 
-        `password` None stores the words without secrecy (sandbox/test wallets). Blocking (key
+        `birthday` is the first height to scan; None for a freshly generated seed (no history): scanning then
+        starts near the first chain tip the node reaches. `password` None stores the words without secrecy
+        (sandbox/test wallets). Blocking (key
         derivation, scrypt): call it through `asyncio.to_thread` from the loop.
         """
         words = " ".join(mnemonic.split())
@@ -206,7 +206,12 @@ class Wallet(WalletSpending):
         return WalletDB.open(path)
 
     @staticmethod
-    def _write_meta(db: WalletDB, network: Network, template: str | None, watch_only: bool, birthday: int, wid: str) -> None:
+    def _write_meta(
+        db: WalletDB, network: Network, template: str | None, watch_only: bool, birthday: int | None, wid: str
+    ) -> None:
+        if birthday is None:
+            db.set_meta("birthday_pending", 1)  # resolved by the tracker's before_scan
+        birthday = birthday or 0
         for key, value in (
             ("network", network.name),
             ("template", template or ""),
@@ -263,46 +268,10 @@ class Wallet(WalletSpending):
         )
         return cls(db, keychain, info)
 
-    @staticmethod
-    def _decode_seed(secret: bytes) -> tuple[str, str]:
-        try:
-            data = json.loads(bytes(secret).decode())
-            return str(data["mnemonic"]), str(data.get("passphrase", ""))
-        except (ValueError, KeyError, TypeError):
-            raise StorageError("the stored seed record is damaged") from None
-
     def close(self) -> None:
         """Detach from the node and close the file."""
         self.detach()
         self.db.close()
-
-    # -- secrets --------------------------------------------------------------------------------------
-
-    def _seed_envelope(self) -> bytes:
-        """The encrypted seed record (read on the wallet's thread; decrypt it anywhere)."""
-        if self.info.watch_only:
-            raise WalletError("this wallet is watch-only: it has no keys")
-        return self.db.get_secret(SEED_RECORD)
-
-    def _open_seed(self, envelope: bytes, password: str | None) -> tuple[Secret, Secret]:
-        """(mnemonic, passphrase) from the envelope; WrongPassword if the password is wrong. Blocking
-        (scrypt) and thread-safe: it does not touch the database."""
-        secret = decrypt_secret(envelope, password, record_aad(self.info.wallet_id, SEED_RECORD))
-        words, passphrase = self._decode_seed(secret)
-        return Secret(words.encode()), Secret(passphrase.encode())
-
-    def check_password(self, password: str | None) -> None:
-        """Raise WrongPassword unless `password` opens the seed record. Blocking (scrypt)."""
-        self._open_seed(self._seed_envelope(), password)
-
-    async def check_password_async(self, password: str | None) -> None:
-        """`check_password` with the key derivation off the loop."""
-        await asyncio.to_thread(self._open_seed, self._seed_envelope(), password)
-
-    async def mnemonic(self, password: str | None) -> Secret:
-        """The BIP39 words (UTF-8 bytes) for a backup display; decrypted off the loop."""
-        words, _ = await asyncio.to_thread(self._open_seed, self._seed_envelope(), password)
-        return words
 
     # -- node integration: ScanTarget and listeners -----------------------------------------------------
 
@@ -317,6 +286,9 @@ class Wallet(WalletSpending):
 
     def scan_progress(self, height: int, block_hash: BlockHash) -> None:
         self.tracker.scan_progress(height, block_hash)
+
+    def before_scan(self, tip_height: int) -> None:
+        self.tracker.before_scan(tip_height)
 
     def block_connected(self, height: int, block: Block) -> None:
         self.tracker.block_connected(height, block)
@@ -386,7 +358,7 @@ class Wallet(WalletSpending):
         labels = {lb.ref: lb.label for lb in labels_store.all_labels(self.db) if lb.type == "addr"}
         out = []
         for rec in self.db.addresses(desc_id, handed_out_only=handed_out_only):
-            address = self.keychain.address(kind, rec.index)
+            address = script_to_address(rec.script_pubkey, self.network) or ""  # encoding, not key derivation
             out.append(AddressInfo(kind, rec.index, address, rec.script_pubkey, labels.get(address), rec.handed_out, rec.index in used))
         return out
 
