@@ -194,7 +194,8 @@ class AppContext:
             await self.sandbox.start()
         funded = False
         if self.paths.wallet.exists():
-            self.wallet = Wallet.open(self.paths.wallet)  # a few ms: reads meta and descriptors
+            # Off the loop: a wallet with a long history takes a few hundred ms to open.
+            self.wallet = await Wallet.open_async(self.paths.wallet)
         elif self.is_sandbox and self.sandbox_options.fund_new_wallet:
             self.wallet = await self._new_wallet(generate_mnemonic(128), password=None)
             await self._fund_sandbox_wallet(self.wallet)
@@ -228,15 +229,14 @@ class AppContext:
 
     # --- wallets ---------------------------------------------------------------------------------
     async def _new_wallet(self, mnemonic: str, **kw: Any) -> Wallet:
-        """Create the wallet file off the loop (key derivation, scrypt), then open it on the loop's thread
-        (an SQLite connection belongs to the thread that made it)."""
+        """Create the wallet file off the loop (key derivation, scrypt), then open it (also off the loop)."""
         path, network, gap = self.paths.wallet, self.params.network, self.settings.gap_limit
 
         def create() -> None:
             Wallet.create(path, network, mnemonic, gap_limit=gap, **kw).close()
 
         await self.run_blocking(create)
-        return Wallet.open(path)
+        return await Wallet.open_async(path)
 
     async def create_wallet(
         self, mnemonic: str, *, password: str | None, passphrase: str = "", template: str = "bip84", birthday: int = 0
@@ -266,7 +266,7 @@ class AppContext:
             ).close()
 
         await self.run_blocking(create)
-        wallet = Wallet.open(path)
+        wallet = await Wallet.open_async(path)
         await self.use_wallet(wallet)
         return wallet
 
