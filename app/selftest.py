@@ -5,7 +5,7 @@ opens the main window, checks that the icon and the compiled filter kernel load,
 light node is synced and the wallet holds the faucet's coins, then shows every page of
 `app.pages.PAGES` in turn and grabs it: each grab must be non-empty and more than one colour, and
 nothing may raise meanwhile (loop exceptions, errors of the context's tasks, Python errors in Qt
-slots, ERROR log records). It prints one line per step and exits 0, or prints the reason and exits
+slots, ERROR log records). It prints one line per step and exits 0, or ends with the reason (after any traceback) and exits
 1. Without a display the entry point sets `QT_QPA_PLATFORM=offscreen` (unless the environment chose
 a platform), so it works on machines such as CI."""
 
@@ -147,11 +147,16 @@ async def _check_window(window: MainWindow, ctx: AppContext, problems: _Problems
     )
     window.bridge.flush()
     for spec in window.specs:
-        page = window.show_page(spec.key)
-        await asyncio.sleep(PAGE_SETTLE)  # layouts, charts and deferred reads settle
-        if window.current_key() != spec.key:
-            raise SelftestFailure(f"page {spec.key!r} could not be brought to the front")
-        r = check_grab(spec.key, page)
+        try:
+            page = window.show_page(spec.key)
+            await asyncio.sleep(PAGE_SETTLE)  # layouts, charts and deferred reads settle
+            if window.current_key() != spec.key:
+                raise SelftestFailure(f"page {spec.key!r} could not be brought to the front")
+            r = check_grab(spec.key, page)
+        except SelftestFailure:
+            raise
+        except Exception as e:  # a page's own bug (PySide6 re-raises errors of Python paint overrides here)
+            raise SelftestFailure(f"page {spec.key!r} raised {type(e).__name__}: {e}") from e
         if problems.items:
             raise SelftestFailure(f"while showing page {spec.key!r}: {problems.items[0]}")
         print(f"selftest: page {r.key}: ok ({r.width}x{r.height}, {r.colours} colours)", file=out, flush=True)
@@ -164,6 +169,7 @@ async def run_selftest(out: TextIO | None = None) -> int:
     QApplication.setQuitOnLastWindowClosed(False)
     problems = _Problems()
     loop = asyncio.get_running_loop()
+    old_handler = loop.get_exception_handler()
     loop.set_exception_handler(problems.loop_handler)
     old_hook = sys.excepthook
     sys.excepthook = problems.excepthook
@@ -182,10 +188,12 @@ async def run_selftest(out: TextIO | None = None) -> int:
                 await _check_window(window, ctx, problems, out)
                 ok = True
             except SelftestFailure as e:
+                if e.__cause__ is not None:
+                    traceback.print_exception(e.__cause__, file=out)
                 print(f"selftest: FAILED: {e}", file=out, flush=True)
             except Exception as e:
-                print(f"selftest: FAILED: {type(e).__name__}: {e}", file=out, flush=True)
                 traceback.print_exc(file=out)
+                print(f"selftest: FAILED: {type(e).__name__}: {e}", file=out, flush=True)
             finally:
                 await ctx.close()
                 window.close()
@@ -195,6 +203,7 @@ async def run_selftest(out: TextIO | None = None) -> int:
     finally:
         logging.getLogger().removeHandler(problems)
         sys.excepthook = old_hook
+        loop.set_exception_handler(old_handler)
     if ok:
         print(f"selftest: passed ({len(window.specs)} pages, {time.perf_counter() - t0:.1f} s)", file=out, flush=True)
     return 0 if ok else 1
