@@ -5,9 +5,9 @@ opens the main window, checks that the icon and the compiled filter kernel load,
 light node is synced and the wallet holds the faucet's coins, then shows every page of
 `app.pages.PAGES` in turn and grabs it: each grab must be non-empty and more than one colour, and
 nothing may raise meanwhile (loop exceptions, errors of the context's tasks, Python errors in Qt
-slots, ERROR log records). It prints one line per step and exits 0, or ends with the reason (after any traceback) and exits
-1. Without a display the entry point sets `QT_QPA_PLATFORM=offscreen` (unless the environment chose
-a platform), so it works on machines such as CI."""
+slots, ERROR log records). It prints one line per step and exits 0, or ends with the reason (after
+any traceback) and exits 1. Without a display the entry point sets `QT_QPA_PLATFORM=offscreen`
+(unless the environment chose a platform), so it works on machines such as CI."""
 
 from __future__ import annotations
 
