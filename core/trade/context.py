@@ -88,6 +88,7 @@ class TradeContext:
     buyer_attestation: str = ""
     seller_attestation: str = ""
     reserved: tuple[str, ...] = ()  # our coins frozen for the deposit ("txid:vout")
+    watch_from: int = -1  # first block height where the escrow can appear (rescanned on every start)
     # -- payment and payouts
     paid_note: str = ""
     release_psbt: str = ""

@@ -63,3 +63,7 @@ class ReputationError(TradeError):
 
 class TradeStoreError(TradeError):
     """The trade database cannot be opened or holds damaged records."""
+
+
+class NotAllowedError(ProtocolError):
+    """No transition for this (state, event) pair: the event does not apply in the trade's current state."""

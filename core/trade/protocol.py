@@ -21,7 +21,7 @@ from core.trade import rules as r
 from core.trade import rules_after as a
 from core.trade.context import Role, TradeContext
 from core.trade.contract import PayoutKind
-from core.trade.errors import ProtocolError
+from core.trade.errors import NotAllowedError, ProtocolError
 from core.trade.protocol_types import Effect, Ev, Event, State
 from core.trade.rules import Guard, Handler
 
@@ -197,7 +197,7 @@ def step(role: Role, state: State, ctx: TradeContext, event: Event) -> tuple[Sta
     """Apply `event`: (new state, new context, effects), or ProtocolError with nothing changed."""
     t = TABLES[role].get((state, event.kind))
     if t is None:
-        raise ProtocolError(f"{event.kind.value} is not allowed for the {role.value} in state {state.value}")
+        raise NotAllowedError(f"{event.kind.value} is not allowed for the {role.value} in state {state.value}")
     if ctx.role is not role:
         raise ProtocolError("the context belongs to another role")
     try:
