@@ -51,7 +51,7 @@ def connect_peers(args: argparse.Namespace, *dests: str) -> tuple[tuple[str, int
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered command."""
-    from core.cli import node_cmds, rawtx, wallet_cmds
+    from core.cli import node_cmds, rawtx, trade_cmds, wallet_cmds
 
     ap = argparse.ArgumentParser(prog="peerwallet-cli", description="Peerwallet command line")
     ap.add_argument("--network", default="mainnet", choices=sorted(NETWORK_ALIASES), help="chain to use")
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     rawtx.register(sub)
     node_cmds.register(sub)
     wallet_cmds.register(sub)
+    trade_cmds.register(sub)
     return ap
 
 

@@ -26,10 +26,11 @@ from decimal import Decimal
 from typing import Any
 
 from core.mempool.feerate import FeeRate
-from core.trade.chain_watch import ChainWatch, EscrowOutput, EscrowSpend, Fact, prepare_watch
+from core.trade.chain_watch import ChainWatch, prepare_watch
 from core.trade.context import Role, TradeContext
 from core.trade.engine_actions import TradeActions
-from core.trade.engine_effects import EffectRunner, classify_spend
+from core.trade.engine_chain import ChainFacts
+from core.trade.engine_effects import EffectRunner
 from core.trade.errors import MessageError, NostrError, NotAllowedError, ProtocolError, TradeError
 from core.trade.messages import Delivery, MsgKind, WireMessage, classify, decode_message
 from core.trade.nostr.event import Event as NostrEvent
@@ -37,7 +38,7 @@ from core.trade.nostr.keys import NostrKey
 from core.trade.nostr.nip59 import KIND_GIFT_WRAP, gift_wrap, unwrap
 from core.trade.offer_event import BookEntry
 from core.trade.protocol import step
-from core.trade.protocol_types import INLINE_OPS, TIMER_EVENTS, Effect, Ev, Event, Op, State
+from core.trade.protocol_types import INLINE_OPS, Effect, Ev, Event, Op, State
 from core.trade.rules import send
 from core.trade.store import PendingEffect, TradeStore
 from core.trade.trade_keys import TradeKeys
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 RUMOR_KIND = 4383
 
 
-class TradeEngine(TradeActions):
+class TradeEngine(TradeActions, ChainFacts):
     """See the module docstring. `await engine.start()` after the node started; `await engine.close()`."""
 
     def __init__(
@@ -75,6 +76,8 @@ class TradeEngine(TradeActions):
         self._timer_handle: asyncio.TimerHandle | None = None
         self._deposit_heights: dict[str, tuple[str, int, str, int]] = {}  # trade → (txid, vout, tx hex, height)
         self._closed = False
+        self._unsent: set[str] = set()  # gift wraps handed to the pool this session (for `settle`)
+        self._worker_task: asyncio.Task[Any] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -92,7 +95,7 @@ class TradeEngine(TradeActions):
                 await self._add_key((await self.keys.pair(found[3]["key_index"])).nostr)
         self.node.add_listener(self.watch.on_node_event)
         self.node.mempool.tx_listeners.append(self.watch.transactions_seen)
-        self._spawn(self._worker(), "trade engine")
+        self._worker_task = self._spawn(self._worker(), "trade engine")
         self.watch.attach(self._on_chain)
         await self.subscribe_book()
         for pending in self.store.pending_effects():
@@ -140,6 +143,26 @@ class TradeEngine(TradeActions):
                 raise
             except Exception:  # one bad input must not stop the engine
                 log.exception("trade engine job failed")
+            finally:
+                self._queue.task_done()
+
+    async def settle(self, timeout: float) -> None:
+        """Wait until the relays sent what they stored for us, every input is processed, every effect
+        has run and every message is stored by a relay (for the CLI: act, then exit only once done)."""
+        async with asyncio.timeout(timeout):
+            for sub in list(self._subs.values()):
+                await sub.eose.wait()
+            while True:
+                await self._queue.join()
+                busy = [t for t in self._tasks if t is not self._worker_task and not t.done()]
+                if busy:
+                    await asyncio.wait(busy)
+                    continue
+                if self._queue.empty() and not self.store.pending_out():
+                    break
+            for event_id in list(self._unsent):
+                await self.pool.wait_sent(event_id, timeout)
+                self._unsent.discard(event_id)
 
     def lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
@@ -357,6 +380,7 @@ class TradeEngine(TradeActions):
                     key = await self._key_for_sender(msg)
                 wrapped = await asyncio.to_thread(gift_wrap, RUMOR_KIND, stored.raw, (), key, msg.recipient)
                 await self.pool.publish(wrapped)  # the pool's own outbox persists it before we mark it sent
+                self._unsent.add(wrapped.id)
                 self.store.mark_sent(stored.id)
 
     async def _key_for_sender(self, msg: WireMessage) -> NostrKey:
@@ -374,62 +398,6 @@ class TradeEngine(TradeActions):
         self.store.commit(trade_id, effects=[send(kind, body)], incoming=incoming, incoming_status="rejected",
                           sign_send=self.sign_send(ctx, key))
         self.kick_outbox()
-
-    # -- chain ---------------------------------------------------------------------------------------
-
-    def _on_chain(self, item: Fact | int) -> None:
-        if isinstance(item, int):
-            self._enqueue(lambda: self._on_tip(item))
-        else:
-            self._enqueue(lambda: self._on_fact(item))
-
-    async def _on_fact(self, fact: Fact) -> None:
-        row = self.store.trade(fact.trade_id)
-        if row is None or row.ctx.contract is None:
-            return
-        contract = row.ctx.contract_obj()
-        txid = str(fact.tx.txid)
-        if isinstance(fact, EscrowOutput):
-            if fact.tx.vout[fact.vout].value != contract.escrow_value:
-                return  # someone paid the escrow address: not the deposit
-            self.watch.watch(fact.trade_id, contract.escrow_spk(), -1, self.effects.outpoint(fact.tx, fact.vout))
-            data = {"txid": txid, "vout": fact.vout, "tx": fact.tx.serialize().hex(), "height": fact.height or -1}
-            if fact.height is not None:
-                self._deposit_heights[fact.trade_id] = (txid, fact.vout, data["tx"], fact.height)
-                if self.tip - fact.height + 1 >= contract.confirmations:
-                    await self.try_apply(fact.trade_id, self.event(Ev.DEPOSIT_CONFIRMED, data))
-                    return
-            await self.try_apply(fact.trade_id, self.event(Ev.DEPOSIT_SEEN, data))
-        elif isinstance(fact, EscrowSpend):
-            kind = classify_spend(contract, fact.tx, fact.input_index)
-            await self.try_apply(fact.trade_id, self.event(kind, {"txid": txid, "height": fact.height or -1}))
-            if fact.height is not None:
-                await self.try_apply(fact.trade_id, self.event(Ev.PAYOUT_CONFIRMED, {"txid": txid, "height": fact.height}))
-
-    async def _on_tip(self, height: int) -> None:
-        for trade_id, (txid, vout, tx, dep_height) in list(self._deposit_heights.items()):
-            row = self.store.trade(trade_id)
-            if row is None or row.state not in (State.CONTRACT_SIGNED, State.DEPOSIT_BROADCAST, State.FAILED_BEFORE_DEPOSIT):
-                self._deposit_heights.pop(trade_id, None)
-                continue
-            if height - dep_height + 1 >= row.ctx.contract_obj().confirmations:
-                data = {"txid": txid, "vout": vout, "tx": tx, "height": dep_height}
-                await self.try_apply(trade_id, self.event(Ev.DEPOSIT_CONFIRMED, data))
-        await self._check_timers()
-        self.emit(TradeUpdate("", None, "tip", {"height": height}))
-
-    async def _check_timers(self) -> None:
-        now = self.clock()
-        for trade_id, name in self.store.due_timers(self.tip if self.tip >= 0 else -1, now):
-            self.store.drop_timer(trade_id, name)
-            await self.try_apply(trade_id, self.event(TIMER_EVENTS.get(name, Ev.TAKE_TIMEOUT), {"timer": name}))
-        walls = [at for (_t, _n, _h, at) in self.store.timers() if at is not None]
-        if self._timer_handle is not None:
-            self._timer_handle.cancel()
-            self._timer_handle = None
-        if walls and not self._closed:
-            delay = max(min(walls) - now, 0.0) + 0.05
-            self._timer_handle = asyncio.get_running_loop().call_later(delay, lambda: self._enqueue(self._check_timers))
 
 
 __all__ = ["INLINE_OPS", "RUMOR_KIND", "TradeEngine", "TradeError", "TradeUpdate", "prepare_watch"]

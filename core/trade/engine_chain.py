@@ -1,0 +1,77 @@
+"""How the TradeEngine reads the chain: escrow facts from the chain watch become protocol events (the
+deposit seen, then confirmed with the contract's confirmations; a spend classified as release, cancel,
+ruling or refund, then confirmed), tip changes fire block-height timers, and wall-clock timers are
+scheduled on the loop. Chain facts may repeat (rescans, mempool then block) or come late: a refused
+one is only logged."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from core.trade.chain_watch import EscrowOutput, EscrowSpend, Fact
+from core.trade.engine_effects import classify_spend
+from core.trade.protocol_types import TIMER_EVENTS, Ev, State
+from core.trade.updates import TradeUpdate
+
+if TYPE_CHECKING:
+    from core.trade.engine import TradeEngine
+
+
+class ChainFacts:
+    """The chain side of TradeEngine (mixed in)."""
+
+    def _on_chain(self: TradeEngine, item: Fact | int) -> None:
+        if isinstance(item, int):
+            self._enqueue(lambda: self._on_tip(item))
+        else:
+            self._enqueue(lambda: self._on_fact(item))
+
+    async def _on_fact(self: TradeEngine, fact: Fact) -> None:
+        row = self.store.trade(fact.trade_id)
+        if row is None or row.ctx.contract is None:
+            return
+        contract = row.ctx.contract_obj()
+        txid = str(fact.tx.txid)
+        if isinstance(fact, EscrowOutput):
+            if fact.tx.vout[fact.vout].value != contract.escrow_value:
+                return  # someone paid the escrow address: not the deposit
+            self.watch.watch(fact.trade_id, contract.escrow_spk(), -1, self.effects.outpoint(fact.tx, fact.vout))
+            data = {"txid": txid, "vout": fact.vout, "tx": fact.tx.serialize().hex(), "height": fact.height or -1}
+            if fact.height is not None:
+                self._deposit_heights[fact.trade_id] = (txid, fact.vout, data["tx"], fact.height)
+                if self.tip - fact.height + 1 >= contract.confirmations:
+                    await self.try_apply(fact.trade_id, self.event(Ev.DEPOSIT_CONFIRMED, data))
+                    return
+            await self.try_apply(fact.trade_id, self.event(Ev.DEPOSIT_SEEN, data))
+        elif isinstance(fact, EscrowSpend):
+            kind = classify_spend(contract, fact.tx, fact.input_index)
+            await self.try_apply(fact.trade_id, self.event(kind, {"txid": txid, "height": fact.height or -1}))
+            if fact.height is not None:
+                await self.try_apply(fact.trade_id, self.event(Ev.PAYOUT_CONFIRMED, {"txid": txid, "height": fact.height}))
+
+    async def _on_tip(self: TradeEngine, height: int) -> None:
+        for trade_id, (txid, vout, tx, dep_height) in list(self._deposit_heights.items()):
+            row = self.store.trade(trade_id)
+            if row is None or row.state not in (State.CONTRACT_SIGNED, State.DEPOSIT_BROADCAST, State.FAILED_BEFORE_DEPOSIT):
+                self._deposit_heights.pop(trade_id, None)
+                continue
+            if height - dep_height + 1 >= row.ctx.contract_obj().confirmations:
+                data = {"txid": txid, "vout": vout, "tx": tx, "height": dep_height}
+                await self.try_apply(trade_id, self.event(Ev.DEPOSIT_CONFIRMED, data))
+        await self._check_timers()
+        self.emit(TradeUpdate("", None, "tip", {"height": height}))
+
+    async def _check_timers(self) -> None:
+        now = self.clock()
+        for trade_id, name in self.store.due_timers(self.tip if self.tip >= 0 else -1, now):
+            self.store.drop_timer(trade_id, name)
+            await self.try_apply(trade_id, self.event(TIMER_EVENTS.get(name, Ev.TAKE_TIMEOUT), {"timer": name}))
+        walls = [at for (_t, _n, _h, at) in self.store.timers() if at is not None]
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+            self._timer_handle = None
+        if walls and not self._closed:
+            delay = max(min(walls) - now, 0.0) + 0.05
+            self._timer_handle = asyncio.get_running_loop().call_later(delay, lambda: self._enqueue(self._check_timers))
+
