@@ -200,12 +200,21 @@ class OverviewPage(Page):
             amount = ("+" if net > 0 else "") + fmt.amount(net, unit)
             cells = (when, amount, status, row.label or str(row.txid))
             for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c == 1:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if c == 3:
-                    item.setToolTip(str(row.txid))
-                self.activity.setItem(r, c, item)
+                self._set_cell(r, c, text, str(row.txid) if c == 3 else None)
+
+    def _set_cell(self, r: int, c: int, text: str, tooltip: str | None) -> None:
+        # Items are reused: replacing one makes the ResizeToContents header re-measure the column at
+        # once (~0.15 ms per item), which during a scan (refreshes at 10/s) held the loop for ~6 ms each.
+        item = self.activity.item(r, c)
+        if item is None:
+            item = QTableWidgetItem(text)
+            if c == 1:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.activity.setItem(r, c, item)
+        elif item.text() != text:
+            item.setText(text)
+        if tooltip is not None and item.toolTip() != tooltip:
+            item.setToolTip(tooltip)
 
 
 def _confirmations(n: int) -> str:
