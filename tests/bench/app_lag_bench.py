@@ -127,7 +127,7 @@ async def _measure(root: Path, tip: int, payments: int, slow: SlowCallbacks | No
         async with LagProbe() as idle:
             await asyncio.sleep(IDLE_S)
         idle_q.stop()
-        qt = QtLagProbe()
+        qt = QtLagProbe(label=lambda: bridge.last_sync.stage.value if bridge.last_sync is not None else "start")
         qt.start()
         if slow is not None:
             slow.__enter__()
@@ -184,6 +184,8 @@ def run(blocks: int = BLOCKS, show_slow: bool = False) -> list[dict]:
     if slow is not None and stalls is not None:
         print(f"asyncio callbacks >= {slow.threshold_ms:g} ms during the sync:\n{slow.report()}", file=sys.stderr)
         print(stalls.report(), file=sys.stderr)
+        notes = "\n".join(f"  {t:6.2f} s  {lag:6.1f} ms  {what}" for t, lag, what in m["qt"].notes)
+        print(f"Qt timer ticks late by >= 15 ms (time since start, lag, sync stage):\n{notes}", file=sys.stderr)
     if m["txs"] < payments:
         raise AssertionError(f"wallet found {m['txs']} of {payments} payments")
     what = f"app syncing {tip:,} sandbox blocks ({payments} wallet payments)"

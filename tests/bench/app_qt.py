@@ -56,6 +56,10 @@ class QtLagProbe:
 
     interval_ms: int = 5
     lags_ms: list[float] = field(default_factory=list)
+    #: (seconds since start, lag ms, what `label()` said) of every tick later than `note_ms`
+    notes: list[tuple[float, float, str]] = field(default_factory=list)
+    note_ms: float = 15.0
+    label: Any = None  # a callable naming the current phase, for `notes`
 
     def __post_init__(self) -> None:
         self._timer = QTimer()
@@ -67,8 +71,11 @@ class QtLagProbe:
 
     def _tick(self) -> None:
         now = self._clock.nsecsElapsed()
-        self.lags_ms.append(max(0.0, (now - self._last) / 1e6 - self.interval_ms))
+        lag = max(0.0, (now - self._last) / 1e6 - self.interval_ms)
+        self.lags_ms.append(lag)
         self._last = now
+        if lag >= self.note_ms:
+            self.notes.append((now / 1e9, lag, str(self.label()) if self.label is not None else ""))
 
     def start(self) -> None:
         self._clock.start()
