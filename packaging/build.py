@@ -206,8 +206,9 @@ def build_rcc() -> Path:
     """Regenerate app/resources_rc.py with PySide6's rcc (uncompressed, format 1: no timestamps, so
     the output only changes when a resource does)."""
     out = REPO / "app" / "resources_rc.py"
-    rcc = shutil.which("pyside6-rcc") or "pyside6-rcc"
-    _run([rcc, "-g", "python", "--no-compress", "--format-version", "1", "peerwallet.qrc", "-o", out], cwd=RESOURCES)
+    # This Python's PySide6 (the tool generates Python code), not whichever pyside6-rcc PATH finds first.
+    rcc = [sys.executable, "-c", "import sys; from PySide6.scripts.pyside_tool import rcc; sys.exit(rcc())"]
+    _run([*rcc, "--no-compress", "--format-version", "1", "peerwallet.qrc", "-o", out], cwd=RESOURCES)
     return out
 
 

@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from app.appinfo import APP_ID, APP_NAME
+from app.appinfo import APP_ID, APP_NAME, DISPLAY_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 RESOURCES = REPO / "resources"
@@ -87,7 +87,7 @@ def test_desktop_entry_fields() -> None:
     assert entry["Terminal"] == "false"
     categories = entry["Categories"].split(";")
     assert entry["Categories"].endswith(";") and "Finance" in categories and "Office" in categories
-    assert entry["StartupWMClass"] == APP_NAME
+    assert entry["StartupWMClass"] == DISPLAY_NAME  # Qt's X11 WM_CLASS class: the application name
     # Exec takes no field codes: the command line has no positional arguments to receive them.
     assert "%" not in entry["Exec"]
 
