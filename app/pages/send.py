@@ -58,6 +58,7 @@ class SendPage(Page):
         self.coins: list[OutPoint] | None = None
         self.task: asyncio.Task[Any] | None = None
         self.last_sent: str | None = None  # txid of the last broadcast (tests, status)
+        self._state_stale = False  # the wallet changed while the page was hidden
 
         columns = QHBoxLayout()
         columns.setSpacing(14)
@@ -76,7 +77,7 @@ class SendPage(Page):
         self.add_row()
 
         bridge.wallet_opened.connect(lambda _w: self._wallet_state())
-        bridge.wallet_changed.connect(self._wallet_state)
+        bridge.wallet_changed.connect(self._on_wallet_changed)
         bridge.node_ready.connect(lambda _n: self.refresh_estimates())
         bridge.block_connected.connect(lambda _h: self.refresh_estimates())
         bridge.settings_changed.connect(lambda s, _r: self._set_unit(s.unit))
@@ -233,7 +234,15 @@ class SendPage(Page):
         self.use_coins(None)
         self.error.setText("")
 
+    def _on_wallet_changed(self) -> None:
+        # During a scan the wallet changes several times a second: a hidden page re-reads when shown.
+        if self.isVisible():
+            self._wallet_state()
+        else:
+            self._state_stale = True
+
     def _wallet_state(self) -> None:
+        self._state_stale = False
         wallet = self.ctx.wallet
         if wallet is None:
             self.available.setText("No wallet is open.")
@@ -249,6 +258,8 @@ class SendPage(Page):
     # --- estimates -----------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        if self._state_stale:
+            self._wallet_state()
         self.refresh_estimates()
 
     def refresh_estimates(self) -> None:

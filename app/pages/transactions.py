@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -50,6 +51,7 @@ class TransactionsPage(Page):
         self.setObjectName("page_transactions")
         self.ctx = ctx
         self.task: asyncio.Task[Any] | None = None
+        self._stale = False  # the wallet changed while the page was hidden
         self.details: TxDetailsDialog | None = None
         self.notifier = PaymentNotifier(ctx, bridge, self)
 
@@ -99,7 +101,7 @@ class TransactionsPage(Page):
         self.body.addWidget(card, 1)
 
         bridge.wallet_opened.connect(lambda _w: self.reload())
-        bridge.wallet_changed.connect(self.reload)
+        bridge.wallet_changed.connect(self._on_wallet_changed)
         bridge.chain_tip.connect(lambda _t: self.model.tip_changed())
         bridge.settings_changed.connect(lambda *_: self.reload())
         self.reload()
@@ -111,8 +113,21 @@ class TransactionsPage(Page):
         return button
 
     # --- data ----------------------------------------------------------------------------------------
+    def _on_wallet_changed(self) -> None:
+        # During a scan the wallet changes several times a second: a hidden page re-reads when shown.
+        if self.isVisible():
+            self.reload()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.reload()
+
     def reload(self) -> None:
         """Re-read the history (keeps the selected transaction selected)."""
+        self._stale = False
         selected = self.selected()
         wallet = self.ctx.wallet
         self.model.reload(wallet, self.ctx.settings.unit)
