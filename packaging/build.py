@@ -8,7 +8,8 @@
   dist/peerwallet-<version>-linux-<machine>.tar.gz.
 - `deb` (Debian/Ubuntu, needs dpkg-deb): dist/peerwallet_<version>_<arch>.deb with the bundle in
   /opt/peerwallet, the command /usr/bin/peerwallet, the desktop entry, icons and AppStream metainfo;
-  before packing, every system library the bundle links to must come from a package in DEPENDS.
+  before packing, every system library the bundle links to must come from a package in DEPENDS, and
+  the desktop entry and metainfo must pass desktop-file-validate / appstreamcli (where installed).
 - `all`: `bundle`, then `deb` where dpkg-deb exists (the default).
 
 Run it with the Python that has the project and PyInstaller installed (`pip install -e . pyinstaller`).
@@ -391,6 +392,15 @@ def check_depends(bundle: Path, depends: Sequence[str] = DEPENDS) -> list[str]:
     return problems
 
 
+def validate_resources() -> None:
+    """Check the desktop entry and the AppStream metainfo with freedesktop's validators, where installed
+    (desktop-file-utils, appstream); CalledProcessError on a finding that is an error."""
+    if shutil.which("desktop-file-validate"):
+        _run(["desktop-file-validate", RESOURCES / f"{APP_ID}.desktop"])
+    if shutil.which("appstreamcli"):
+        _run(["appstreamcli", "validate", "--no-net", RESOURCES / f"{APP_ID}.metainfo.xml"])
+
+
 def build_deb(bundle: Path | None = None) -> Path:
     """dist/peerwallet_<version>_<arch>.deb from the bundle (built first when missing)."""
     bundle = bundle or DIST / APP_NAME
@@ -398,6 +408,7 @@ def build_deb(bundle: Path | None = None) -> Path:
         bundle = build_bundle()
     if not (ICONS / "16x16.png").exists():
         build_icons()
+    validate_resources()
     problems = check_depends(bundle)
     if problems:
         raise SystemExit("deb: Depends is incomplete:\n  " + "\n  ".join(problems))
