@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
@@ -33,7 +34,10 @@ from core.cli.wallet_session import (
     password,
     wallet_name,
 )
+from core.node.broadcast import BroadcastState
 from core.node.node import LightNode, LightNodeConfig
+from core.node.tx_events import TxConfirmed, TxPropagated
+from core.p2p.messages import MsgMempool
 from core.trade.bots import BotArbitrator, BotTrader
 from core.trade.chain_watch import TradeScanTarget, prepare_watch
 from core.trade.engine import TradeEngine
@@ -44,6 +48,9 @@ from core.trade.protocol_types import State
 from core.trade.store import TradeStore
 from core.trade.trade_keys import TradeKeys
 from core.trade.views import export_escrow, trade_view, trade_views, transcript
+
+#: How long a one-shot command waits for a peer to take the transactions it broadcast.
+PROPAGATION_WAIT = 30.0
 
 
 @contextlib.asynccontextmanager
@@ -63,18 +70,19 @@ async def trading(args: argparse.Namespace) -> AsyncIterator[TradeEngine]:
     try:
         await node.start()
         wallet.attach(node)
+        pool.start()
+        keys = await TradeKeys.load(wallet, password(args, wallet))
+        engine = TradeEngine(wallet, node, pool, store, keys, watch, password=password(args, wallet))
+        await engine.start()
         try:
             await node.wait_synced(args.timeout)
         except TimeoutError:
             raise CliError(f"not synced after {args.timeout:g} s; is any peer reachable?") from None
-        pool.start()
         await pool.wait_connected(1, args.timeout)
-        keys = await TradeKeys.load(wallet, password(args, wallet))
-        engine = TradeEngine(wallet, node, pool, store, keys, watch, password=password(args, wallet))
-        await engine.start()
         await engine.settle(args.timeout)
         yield engine
         await engine.settle(args.timeout)
+        await _propagated(node, engine, min(args.timeout, PROPAGATION_WAIT))
     finally:
         if engine is not None:
             await engine.close()
@@ -84,6 +92,30 @@ async def trading(args: argparse.Namespace) -> AsyncIterator[TradeEngine]:
         wallet.close()
         store.close()
         outbox.close()
+
+
+async def _propagated(node: LightNode, engine: TradeEngine, timeout: float) -> None:
+    """Before a one-shot command exits, make sure a peer has what it broadcast: ask the peers for their
+    mempool (BIP35) and wait for our transactions to be announced back (TxPropagated)."""
+    pending = {st.tx.txid for st in engine.broadcasts if st.state is BroadcastState.UNCONFIRMED}
+    if not pending:
+        return
+    events = node.subscribe()
+    try:
+        async with asyncio.timeout(timeout):
+            while pending:
+                pending = {st.tx.txid for st in engine.broadcasts if st.state is BroadcastState.UNCONFIRMED}
+                for peer in node.peers():
+                    peer.send(MsgMempool())
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2.0):  # the answer to this round, or ask again
+                        while pending:
+                            ev = await events.get()
+                            if isinstance(ev, TxPropagated | TxConfirmed):
+                                pending.discard(ev.txid)
+    except TimeoutError:
+        print(f"warning: {len(pending)} transaction(s) not seen back from a peer yet; they are announced again "
+              "on the next run", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace, action: Callable[[TradeEngine], Awaitable[Any]]) -> int:
@@ -144,8 +176,7 @@ def _cmd_offer(args: argparse.Namespace) -> int:
 
 def _cmd_offers(args: argparse.Namespace) -> int:
     async def act(e: TradeEngine) -> Any:
-        out = [{**o.to_json(), "mine": mine, "status": status} for o, mine, status in
-               ((o, m, s) for o, m, s in e.store.offers()) if args.all or status == "open"]
+        out = [{**o, "mine": mine, "status": status} for o, mine, status in e.store.offers() if args.all or status == "open"]
         foreign = [{"platform": b.order.platform, "side": b.order.side.value, "currency": b.order.currency,
                     "read_only": True} for b in e.book.values() if b.read_only]
         return out + (foreign if args.all else [])

@@ -99,6 +99,7 @@ class TradeContext:
     dispute_reason: str = ""
     ruling: dict[str, Any] | None = None  # {"buyer_sat", "seller_sat", "psbt", "reason"}
     payout_txid: str = ""
+    payout_tx: str = ""  # the payout we broadcast (hex), to announce again until it confirms
     payout_kind: str = ""
     payout_height: int = -1
     refund_available: bool = False

@@ -76,6 +76,7 @@ class TradeEngine(TradeActions, ChainFacts):
         self._timer_handle: asyncio.TimerHandle | None = None
         self._deposit_heights: dict[str, tuple[str, int, str, int]] = {}  # trade → (txid, vout, tx hex, height)
         self._closed = False
+        self.broadcasts: list[Any] = []  # the node's BroadcastStatus of what we announced this session
         self._unsent: set[str] = set()  # gift wraps handed to the pool this session (for `settle`)
         self._worker_task: asyncio.Task[Any] | None = None
 
@@ -96,10 +97,16 @@ class TradeEngine(TradeActions, ChainFacts):
         self.node.add_listener(self.watch.on_node_event)
         self.node.mempool.tx_listeners.append(self.watch.transactions_seen)
         self._worker_task = self._spawn(self._worker(), "trade engine")
+        # The node may have scanned before we listened: start from its scanned tip.
+        scanned = getattr(getattr(self.node, "filters", None), "scan_height", -1)
+        if isinstance(scanned, int) and scanned > self.watch.tip_height:
+            self.watch.tip_height = scanned
+            self._enqueue(lambda: self._on_tip(scanned))
         self.watch.attach(self._on_chain)
         await self.subscribe_book()
         for pending in self.store.pending_effects():
             self.effects.schedule(pending)
+        self.effects.rebroadcast([r for r in self.store.trades() if r.ctx.contract is not None])
         self.kick_outbox()
         self._enqueue(self._check_timers)
 

@@ -113,7 +113,7 @@ class TradeActions:
     async def subscribe_book(self) -> None:
         """Follow every NIP-69 order on the relays (ours to take; others' read-only)."""
         e = self._e()
-        await e.pool.subscribe([order_filter(since=int(e.clock()) - 30 * 24 * 3600)], self._on_order)
+        e._subs["book"] = await e.pool.subscribe([order_filter(since=int(e.clock()) - 30 * 24 * 3600)], self._on_order)
 
     def _on_order(self, event: NostrEvent, relay: str) -> None:
         e = self._e()

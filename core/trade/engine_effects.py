@@ -169,8 +169,17 @@ class EffectRunner:
             self.e.wallet.set_frozen(parse_outpoint(op), True)
 
     def _broadcast(self, tx: Transaction) -> Callable[[], None]:
-        self.e.wallet.broadcast(tx)
+        self.e.broadcasts.append(self.e.wallet.broadcast(tx))
         return lambda: self.e.watch.transactions_seen([tx])
+
+    def rebroadcast(self, rows: list[TradeRow]) -> None:
+        """Announce again the unconfirmed deposits and payouts of our trades (a payout spends no coin of
+        the wallet, so the wallet's own rebroadcast does not cover it)."""
+        for row in rows:
+            ctx = row.ctx
+            for raw, confirmed in ((ctx.deposit_tx, ctx.deposit_height >= 0), (ctx.payout_tx, ctx.payout_height >= 0)):
+                if raw and not confirmed and ctx.role is not Role.ARBITRATOR:
+                    self.e.broadcasts.append(self.e.wallet.broadcast(Transaction.parse(bytes.fromhex(raw))))
 
     # -- take and contract --------------------------------------------------------------------------------
 
@@ -329,7 +338,7 @@ class EffectRunner:
         sign_payout(psbt, (await self.e.keys.pair(ctx.key_index)).escrow, spec)
         tx = finalize_payout(psbt)
         after = self._broadcast(tx)
-        ctx = dataclasses.replace(ctx, payout_txid=str(tx.txid))
+        ctx = dataclasses.replace(ctx, payout_txid=str(tx.txid), payout_tx=tx.serialize().hex())
         return Outcome(ctx, [send(MsgKind.PAYOUT_PUBLISHED, {"txid": str(tx.txid)})], after)
 
     async def _propose_cancel(self, row: TradeRow, args: dict[str, Any]) -> Outcome:
@@ -340,7 +349,7 @@ class EffectRunner:
     async def _refund(self, row: TradeRow, args: dict[str, Any]) -> Outcome:
         tx = finalize_payout(await self._signed_payout(row.ctx, PayoutKind.REFUND))
         after = self._broadcast(tx)
-        return Outcome(dataclasses.replace(row.ctx, payout_txid=str(tx.txid)), [], after)
+        return Outcome(dataclasses.replace(row.ctx, payout_txid=str(tx.txid), payout_tx=tx.serialize().hex()), [], after)
 
     # -- disputes --------------------------------------------------------------------------------------
 
