@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 #: Kind of the rumor inside our gift wraps (a regular kind of our own; never published unwrapped).
 RUMOR_KIND = 4383
+#: Finished trades still listened to for this long (late receipts, chat).
+RECENT = 7 * 24 * 3600
 
 
 class TradeEngine(TradeActions, ChainFacts):
@@ -85,8 +87,9 @@ class TradeEngine(TradeActions, ChainFacts):
     async def start(self) -> None:
         """Resume every trade and start listening (see the module docstring)."""
         await self._add_key(self.keys.identity)
+        recent = self.clock() - RECENT
         for row in self.store.trades():
-            if row.ctx.key_index >= 0:
+            if row.ctx.key_index >= 0 and (not row.final or row.updated_at > recent):
                 await self._add_key((await self.keys.pair(row.ctx.key_index)).nostr)
             if not row.final:
                 self.effects.refreeze(row.ctx)
@@ -333,6 +336,7 @@ class TradeEngine(TradeActions, ChainFacts):
                 return False
         try:
             await self.apply(msg.trade_id, Event.message(msg, int(self.clock()), self.tip))
+            self._enqueue(lambda: self._retry_parked(msg.trade_id))  # it may fill a gap of parked ones
         except ProtocolError as e:
             if not retry:
                 self.store.record_rejected(msg, str(e))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.mempool.feerate import FeeRate
 from core.trade.contract import PayoutKind
 from core.trade.errors import ProtocolError
 from core.trade.protocol_types import State
@@ -36,10 +37,14 @@ def test_happy_path(tmp_path: Path) -> None:
             await s.e.received(trade, credited=True, sender_matches=True, not_reversible=True)
             await b.wait_state(trade, State.PAYOUT_BROADCAST)
             await s.wait_state(trade, State.PAYOUT_BROADCAST)
-            await w.mine(after=(b.ctx(trade).payout_txid,))
+            # The payout pays too little fee for the buyer's taste: a CPFP child of its own output.
+            child = await b.e.bump_payout(trade, FeeRate.per_vb(10))
+            child_fee = b.w.transaction(child) and next(r.fee for r in b.w.history()[0] if r.txid == child)
+            assert child_fee and child_fee > 0
+            await w.mine(after=(b.ctx(trade).payout_txid, str(child)))
             await b.wait_state(trade, State.COMPLETED)
             await s.wait_state(trade, State.COMPLETED)
-            await check_final(w, t, PayoutKind.RELEASE, b.ctx(trade).payout_txid)
+            await check_final(w, t, PayoutKind.RELEASE, b.ctx(trade).payout_txid, extra_fees={"buyer": child_fee})
             # Both signed the receipt; a rating re-signs it.
             await b.e.rate(trade, 5)
             for p in (b, s):

@@ -252,19 +252,22 @@ async def open_trade(w: World, *, t1: int = 3, arbitrator: bool = True, method: 
     return OpenTrade(trade, contract, start, b_cost, s_cost, fee)
 
 
-async def check_final(w: World, t: OpenTrade, kind: PayoutKind, payout_txid: str, ruling: tuple[int, int] | None = None) -> None:
-    """After the payout confirmed: every balance to the satoshi, and nothing lost but the two fees."""
+async def check_final(w: World, t: OpenTrade, kind: PayoutKind, payout_txid: str, ruling: tuple[int, int] | None = None,
+                      *, extra_fees: dict[str, int] | None = None) -> None:
+    """After the payout confirmed: every balance to the satoshi, and nothing lost but the fees (the two
+    transactions', and `extra_fees` a party paid, e.g. for a CPFP bump)."""
+    extra = extra_fees or {}
     txid = Txid.from_hex(payout_txid)
     tx = w.seller.w.transaction(txid) or w.buyer.w.transaction(txid)
     assert tx is not None
     buyer_out, seller_out, fee = payout_of(t.contract, kind, tx, ruling)
     expected = {
-        "buyer": t.start["buyer"] - t.buyer_cost + buyer_out,
-        "seller": t.start["seller"] - t.seller_cost + seller_out,
+        "buyer": t.start["buyer"] - t.buyer_cost + buyer_out - extra.get("buyer", 0),
+        "seller": t.start["seller"] - t.seller_cost + seller_out - extra.get("seller", 0),
         "arbitrator": t.start["arbitrator"],
     }
     for p in w.parties:
         await p.settled(expected[p.name])
-    assert sum(expected.values()) == sum(t.start.values()) - t.deposit_fee - fee  # no coin lost
+    assert sum(expected.values()) == sum(t.start.values()) - t.deposit_fee - fee - sum(extra.values())  # no coin lost
     for p in w.parties:  # nothing stays frozen or reserved
         assert p.w.balance().frozen == 0
