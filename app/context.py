@@ -20,10 +20,12 @@ from typing import Any, TypeVar
 
 from app.appinfo import APP_NAME as APP_NAME  # re-exported: the name and data folder live in app.appinfo
 from app.appinfo import default_datadir
+from app.trade.runtime import TradeRuntime
 from core.chain.params import ChainParams, params_for
 from core.node.node import LightNode, LightNodeConfig
 from core.sandbox.node import SandboxConfig, SandboxNode
 from core.settings import NETWORKS, Settings, load_settings, parse_peer, save_settings
+from core.trade.session import SessionStatus
 from core.wallet.bip39 import generate_mnemonic
 from core.wallet.wallet import Wallet
 
@@ -81,6 +83,7 @@ class SandboxOptions:
     block_interval: float | None = 30.0
     traffic_seed: int | None = None
     fund_new_wallet: bool = True  # create and fund a wallet on first run
+    trade: bool = True  # a local Nostr relay and the bot trader and arbitrator (app/trade/runtime.py)
 
 
 # --- what the context reports ----------------------------------------------------------------------
@@ -100,7 +103,12 @@ class SettingsChanged:
     restart_needed: tuple[str, ...]  # the changed fields that take effect at the next start
 
 
-ContextEvent = NodeStarted | WalletOpened | SettingsChanged
+@dataclass(frozen=True)
+class TradingChanged:
+    status: SessionStatus  # ctx.trade.engine is the TradeEngine once READY
+
+
+ContextEvent = NodeStarted | WalletOpened | SettingsChanged | TradingChanged
 
 
 class AppContext:
@@ -124,6 +132,7 @@ class AppContext:
         self.sandbox: SandboxNode | None = None
         self.node: LightNode | None = None
         self.wallet: Wallet | None = None
+        self.trade = TradeRuntime(self, lambda: self._emit(TradingChanged(self.trade.status)))
         #: Called with each exception an owned task raised (the app shows it; tests fail on it).
         self.on_task_error: Callable[[BaseException, str], None] | None = None
         self._listeners: list[Callable[[ContextEvent], None]] = []
@@ -219,13 +228,14 @@ class AppContext:
                 min_filter_peers=1 if self.is_sandbox else 2,
                 proxy=self.settings.proxy,
             ),
-            scan_target=self.wallet,
+            scan_target=self.trade.open(self.wallet),  # the wallet, and the open trades' escrows
         )
         self.node = node
         await node.start()
         if self.wallet is not None:
             self.wallet.attach(node)
         self._emit(NodeStarted(node))
+        self.spawn(self.trade.start(), "trade start")
 
     # --- wallets ---------------------------------------------------------------------------------
     async def _new_wallet(self, mnemonic: str, **kw: Any) -> Wallet:
@@ -272,6 +282,7 @@ class AppContext:
 
     async def use_wallet(self, wallet: Wallet) -> None:
         """Make `wallet` the app's wallet: the node is restarted with it as its scan target."""
+        await self.trade.close_session()
         if self.node is not None:
             await self.node.close()
             self.node = None
@@ -305,6 +316,7 @@ class AppContext:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self.trade.close()  # before the node: the engines listen to it
         if self.node is not None:
             await self.node.close()
         if self.sandbox is not None:

@@ -56,6 +56,7 @@ class Settings:
     unit: Unit = Unit.BTC
     gap_limit: int = 20
     fee_source: FeeSource = FeeSource.NODE
+    trade_relays: tuple[str, ...] = ()  # Nostr relays for offers and trade messages ("wss://...")
 
     def peers_for(self, network: str) -> tuple[str, ...]:
         return self.manual_peers.get(network, ())
@@ -111,6 +112,20 @@ def parse_proxy(text: str) -> str:
     return f"{parts.scheme}://{host}:{port}"
 
 
+def parse_relay(text: str) -> str:
+    """Check a Nostr relay URL ("wss://host[:port][/path]", or "ws://" as for a relay on loopback);
+    returns it stripped."""
+    text = text.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as e:
+        raise SettingsError(f"relay {text!r}: {e}") from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname or parts.query or parts.fragment or parts.username:
+        raise SettingsError(f"relay {text!r}: expected wss://host[:port][/path]")
+    return text
+
+
 def to_dict(s: Settings) -> dict[str, Any]:
     return {
         "version": FORMAT_VERSION,
@@ -120,6 +135,7 @@ def to_dict(s: Settings) -> dict[str, Any]:
         "unit": str(s.unit),
         "gap_limit": s.gap_limit,
         "fee_source": str(s.fee_source),
+        "trade_relays": list(s.trade_relays),
     }
 
 
@@ -160,6 +176,10 @@ def from_dict(d: Any) -> Settings:
     gap = d.get("gap_limit", base.gap_limit)
     if type(gap) is not int or not GAP_LIMIT_RANGE[0] <= gap <= GAP_LIMIT_RANGE[1]:
         raise SettingsError(f"gap_limit: expected a whole number in {GAP_LIMIT_RANGE[0]}-{GAP_LIMIT_RANGE[1]}")
+    relays_in = d.get("trade_relays", [])
+    if not isinstance(relays_in, list) or not all(isinstance(r, str) for r in relays_in):
+        raise SettingsError("trade_relays: expected a list of relay URLs")
+    relays = tuple(dict.fromkeys(parse_relay(r) for r in relays_in))  # in order, without repeats
     return Settings(
         network=network,
         manual_peers=peers,
@@ -167,6 +187,7 @@ def from_dict(d: Any) -> Settings:
         unit=_enum(Unit, d.get("unit", str(base.unit)), "unit"),
         gap_limit=gap,
         fee_source=_enum(FeeSource, d.get("fee_source", str(base.fee_source)), "fee_source"),
+        trade_relays=relays,
     )
 
 

@@ -156,6 +156,12 @@ class TradeScanTarget:
     def birthday_height(self) -> int:
         return int(self.wallet.birthday_height())
 
+    def before_scan(self, tip_height: int) -> None:
+        # A brand-new seed settles its birthday here (FilterSync calls it before scanning).
+        before = getattr(self.wallet, "before_scan", None)
+        if callable(before):
+            before(tip_height)
+
     def scan_resume_height(self) -> int:
         own = int(self.wallet.scan_resume_height())
         watch = self.watch.resume_height()

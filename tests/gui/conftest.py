@@ -73,7 +73,8 @@ class App:
 
 def start_app(qtbot: Any, datadir: Path, **sandbox: Any) -> App:
     """Build the window over a fresh sandbox network in `datadir` and start the core behind it."""
-    opts = {"initial_blocks": 110, "traffic_interval": 0.1, "block_interval": None, "traffic_seed": 11, **sandbox}
+    # No trade bots unless a test asks (trade=True): they mine a block to fund themselves.
+    opts = {"initial_blocks": 110, "traffic_interval": 0.1, "block_interval": None, "traffic_seed": 11, "trade": False, **sandbox}
     ctx = AppContext("sandbox", datadir, settings=Settings(), sandbox=SandboxOptions(**opts))
     errors: list[tuple[str, BaseException]] = []
     ctx.on_task_error = lambda exc, name: errors.append((name, exc))

@@ -19,6 +19,7 @@ from core.settings import (
     load_settings,
     parse_peer,
     parse_proxy,
+    parse_relay,
     parse_settings,
     save_settings,
     to_dict,
@@ -39,6 +40,7 @@ def test_round_trip_through_the_file(tmp_path: Path) -> None:
         unit=Unit.SAT,
         gap_limit=50,
         fee_source=FeeSource.MANUAL,
+        trade_relays=("wss://relay.example", "ws://127.0.0.1:7000/nostr"),
     )
     path = tmp_path / "sub" / "settings.json"
     save_settings(path, s)
@@ -68,6 +70,11 @@ def test_unknown_keys_are_ignored_and_missing_ones_default() -> None:
         ({"manual_peers": {"main": ["1.2.3.4:0"]}}, "manual_peers"),
         ({"manual_peers": {"nowhere": []}}, "manual_peers"),
         ({"manual_peers": ["1.2.3.4"]}, "manual_peers"),
+        ({"trade_relays": "wss://relay.example"}, "trade_relays"),
+        ({"trade_relays": [7]}, "trade_relays"),
+        ({"trade_relays": ["https://relay.example"]}, "relay"),
+        ({"trade_relays": ["wss://"]}, "relay"),
+        ({"trade_relays": ["wss://relay.example:99999"]}, "relay"),
     ],
     ids=lambda v: json.dumps(v) if isinstance(v, dict) else v,
 )
@@ -117,10 +124,19 @@ def test_parse_proxy() -> None:
             parse_proxy(bad)
 
 
+def test_trade_relays_are_checked_and_kept_in_order_without_repeats() -> None:
+    doc = {"trade_relays": [" wss://b.example ", "wss://a.example:444/x", "wss://b.example"]}
+    assert from_dict(doc).trade_relays == ("wss://b.example", "wss://a.example:444/x")
+    assert parse_relay("ws://127.0.0.1:7000") == "ws://127.0.0.1:7000"
+    for bad in ("relay.example", "wss://u@relay.example", "wss://relay.example/?q=1", "http://relay.example"):
+        with pytest.raises(SettingsError):
+            parse_relay(bad)
+
+
 def test_defaults_serialise_to_a_stable_document() -> None:
     assert to_dict(Settings()) == {
         "version": 1, "network": "sandbox", "manual_peers": {}, "proxy": None, "unit": "BTC", "gap_limit": 20,
-        "fee_source": "node",
+        "fee_source": "node", "trade_relays": [],
     }
 
 
