@@ -62,7 +62,11 @@ class ChainFacts:
         await self._check_timers()
         self.emit(TradeUpdate("", None, "tip", {"height": height}))
 
-    async def _check_timers(self) -> None:
+    async def check_timers(self: TradeEngine) -> None:
+        """Fire the timers that are due now (also run on every new tip and when a wall timer comes due)."""
+        await self._check_timers()
+
+    async def _check_timers(self: TradeEngine) -> None:
         now = self.clock()
         for trade_id, name in self.store.due_timers(self.tip if self.tip >= 0 else -1, now):
             self.store.drop_timer(trade_id, name)

@@ -137,3 +137,29 @@ def test_restarts_during_a_dispute(tmp_path: Path) -> None:
                 assert await bounce(p, trade) is State.ARBITRATED
 
     run(scenario)
+
+
+def test_take_timeout_fires_after_a_restart(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with world(tmp_path) as w:
+            s, b, a = w.seller, w.buyer, w.arbitrator
+            await w.fund(b, BUYER_FUNDS)
+            await w.mine()
+            offer = await s.e.create_offer(
+                Side.SELL, 100_000, 500_000, "EUR", ("sepa",), "IBAN seller", price=Decimal("50000"),
+                arbitrator=a.e.keys.arbitrator_ref, t1_blocks=3, confirmations=1,
+            )
+            await b.wait(lambda: any(o.id == offer.id for o in b.e.offers()))
+            await s.stop()  # the maker is away
+            trade = await b.e.take(offer.id, AMOUNT, "sepa", "IBAN buyer")
+            assert await bounce(b, trade) is State.TAKE_REQUESTED
+            assert [name for _t, name, _h, _at in b.e.store.timers(trade)] == ["take"]
+            b.clock_offset = 16 * 60  # a quarter of an hour later
+            await b.e.check_timers()
+            await b.wait_state(trade, State.FAILED_BEFORE_DEPOSIT)
+            await s.start()  # the maker sees the take, then the taker's abort: its offer is open again
+            await s.wait_state(trade, State.FAILED_BEFORE_DEPOSIT)
+            await s.wait(lambda: s.e.store.offer(offer.id)[2] == "open")
+            assert b.w.balance().frozen == 0 and s.w.balance().frozen == 0
+
+    run(scenario)

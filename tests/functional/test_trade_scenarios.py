@@ -84,6 +84,7 @@ def test_buyer_never_pays_refund_after_t1(tmp_path: Path) -> None:
                 await s.e.refund(trade)  # not before T1
             await w.mine(1)
             assert not s.ctx(trade).refund_available
+            await s.restart()  # the T1 timer is on disk
             await w.mine(1)  # deposit height + T1 - 1: the refund can be mined in the next block
             await s.wait(lambda: s.ctx(trade).refund_available)
             await s.e.refund(trade)
@@ -169,5 +170,25 @@ def test_arbitrator_and_buyer_vanish_refund_after_t1(tmp_path: Path) -> None:
             await b.start()
             await b.wait_state(trade, State.REFUNDED_AFTER_T1)
             await check_final(w, t, PayoutKind.REFUND, s.ctx(trade).payout_txid)
+
+    run(scenario)
+
+
+def test_two_of_two_small_trade_without_arbitrator(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with world(tmp_path) as w:
+            s, b = w.seller, w.buyer
+            t = await open_trade(w, arbitrator=False)
+            trade = t.trade_id
+            assert t.contract.arbitrator is None
+            with pytest.raises(ProtocolError, match="no arbitrator"):
+                await b.e.dispute(trade, "help")
+            await b.e.cancel(trade, "changed my mind")
+            await s.wait(lambda: s.ctx(trade).cancel_by == "buyer")
+            await s.e.accept_cancel(trade)
+            await s.wait_state(trade, State.COOP_CANCELLED)
+            await b.wait_state(trade, State.COOP_CANCELLED)
+            await w.mine(after=(s.ctx(trade).payout_txid,))
+            await check_final(w, t, PayoutKind.CANCEL, s.ctx(trade).payout_txid)
 
     run(scenario)

@@ -5,6 +5,7 @@ stopped and started again from its files (a killed app coming back)."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,6 +55,7 @@ class Party:
     store: TradeStore | None = None
     engine: TradeEngine | None = None
     updates: list[TradeUpdate] = field(default_factory=list)
+    clock_offset: float = 0.0  # added to the wall clock the engine sees (wall-clock timers in tests)
 
     @property
     def e(self) -> TradeEngine:
@@ -83,7 +85,9 @@ class Party:
         self.pool = RelayPool([self.relay_url], self.outbox, retry_delay=0.2)
         self.pool.start()
         keys = await TradeKeys.load(self.wallet, None)
-        self.engine = TradeEngine(self.wallet, self.node, self.pool, self.store, keys, watch, fee_rate=RATE)
+        self.engine = TradeEngine(
+            self.wallet, self.node, self.pool, self.store, keys, watch, fee_rate=RATE, clock=lambda: time.time() + self.clock_offset
+        )
         self.engine.add_listener(self.updates.append)
         self.wallet.add_listener(lambda _e: self.engine.poke() if self.engine is not None else None)
         await self.engine.start()
