@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.bench.app_qt import QtLagProbe, SlowCallbacks, StallSampler, run_qasync  # noqa: E402  (sets offscreen Qt first)
+from tests.bench.app_qt import GcPauses, QtLagProbe, SlowCallbacks, StallSampler, run_qasync  # noqa: E402  (sets offscreen Qt first)
 
 # isort: split
 from app.bridge import CoreBridge  # noqa: E402
@@ -133,6 +133,7 @@ async def _measure(root: Path, tip: int, payments: int, slow: SlowCallbacks | No
             slow.__enter__()
         if stalls is not None:
             stalls.__enter__()
+        gc_pauses = GcPauses().__enter__()
         try:
             async with LagProbe() as probe:
                 t0 = time.perf_counter()
@@ -149,10 +150,11 @@ async def _measure(root: Path, tip: int, payments: int, slow: SlowCallbacks | No
                 slow.__exit__()
             if stalls is not None:
                 stalls.__exit__()
+            gc_pauses.__exit__()
             qt.stop()
         assert ctx.wallet is not None
         out = {"idle": idle, "idle_qt": idle_q, "probe": probe, "qt": qt, "elapsed": elapsed, "started": started,
-               "txs": ctx.wallet.tx_count()}
+               "txs": ctx.wallet.tx_count(), "gc": gc_pauses}
     finally:
         window.close()  # the app's order: the window flushes the bridge, then the core stops
         await ctx.close()
@@ -186,6 +188,7 @@ def run(blocks: int = BLOCKS, show_slow: bool = False) -> list[dict]:
         print(stalls.report(), file=sys.stderr)
         notes = "\n".join(f"  {t:6.2f} s  {lag:6.1f} ms  {what}" for t, lag, what in m["qt"].notes)
         print(f"Qt timer ticks late by >= 15 ms (time since start, lag, sync stage):\n{notes}", file=sys.stderr)
+        print(m["gc"].report(), file=sys.stderr)
     if m["txs"] < payments:
         raise AssertionError(f"wallet found {m['txs']} of {payments} payments")
     what = f"app syncing {tip:,} sandbox blocks ({payments} wallet payments)"

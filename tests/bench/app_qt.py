@@ -213,3 +213,33 @@ class StallSampler:
         total = sum(self.samples.values())
         lines = [f"{n:5d}  {k}" for k, n in self.samples.most_common(top)]
         return f"{total} samples (2 ms each) while the loop was stalled >= {self.stall_ms:g} ms:\n" + "\n".join(lines)
+
+
+class GcPauses:
+    """While active, records each garbage collection's generation and duration (ms)."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self._gc = gc
+        self.pauses: list[tuple[int, float]] = []
+        self._t = 0.0
+
+    def _cb(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._t) * 1000))
+
+    def __enter__(self) -> GcPauses:
+        self._gc.callbacks.append(self._cb)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._gc.callbacks.remove(self._cb)
+
+    def report(self) -> str:
+        by_gen = {g: [ms for gen, ms in self.pauses if gen == g] for g in (0, 1, 2)}
+        return "garbage collections: " + ", ".join(
+            f"gen{g} {len(v)}x max {max(v, default=0.0):.1f} ms" for g, v in by_gen.items()
+        )
