@@ -21,6 +21,7 @@ from app.pages.peers import PeersPage
 from app.pages.receive import ReceivePage
 from app.pages.send import SendPage
 from app.pages.settings import SettingsPage
+from app.pages.trade import TradePage
 from app.pages.transactions import TransactionsPage
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ PAGES: list[PageSpec] = [
     PageSpec("receive", "Receive", ReceivePage),
     PageSpec("transactions", "Transactions", TransactionsPage),
     PageSpec("coins", "Coins", CoinsPage),
+    PageSpec("trade", "Trade", TradePage),
     PageSpec("peers", "Peers", PeersPage),
     PageSpec("mempool", "Mempool", MempoolPage),
     PageSpec("settings", "Settings", SettingsPage),

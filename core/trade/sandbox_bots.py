@@ -7,7 +7,8 @@ takes the offers other traders publish (at their minimum amount: start small) wh
 arbitrator or none, answers the first chat message of each trade, and otherwise behaves as
 `core.trade.bots.BotTrader` (pays instantly, releases after its checks, rates). Its wallet is paid
 from the sandbox faucet whenever its spendable balance runs low. Sandbox prices are fixed
-(`SANDBOX_PRICES`), so premium offers can be taken too.
+(`SANDBOX_PRICES`), so premium offers can be taken too. One example order marked as another platform's
+(a Lightning order, as Mostro publishes them) shows how such orders appear: read-only.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from core.consensus.hashes import tagged_hash
 from core.mempool.feerate import FeeRate
 from core.node.node import LightNode, LightNodeConfig
 from core.trade.bots import BotArbitrator, BotTrader
 from core.trade.engine import TradeEngine
 from core.trade.errors import TradeError
+from core.trade.nostr.keys import NostrKey
+from core.trade.nostr.nip69 import Order, OrderSide, build_order_event
 from core.trade.offer import PAYMENT_METHODS, ArbitratorRef, Offer, Side
 from core.trade.reputation import trade_limit
 from core.trade.session import TradeSession
@@ -209,6 +214,18 @@ class BotParty:
         self.session = self.node = self.wallet = None
 
 
+def example_foreign_order(key: NostrKey, lifetime: int = 7 * 24 * 3600) -> Any:
+    """A NIP-69 order as another platform publishes one (Lightning, not ours to take), signed by `key`
+    (the same key on every start: the new event replaces the last one on the relay)."""
+    now = int(time.time())
+    order = Order(
+        "sandbox-example", OrderSide.SELL, "EUR", Decimal("20"), Decimal("200"), ("sepa", "revolut"), Decimal("3"), 0,
+        "sandbox", platform="mostro", layer="lightning", expires_at=now + lifetime, expiration=now + lifetime,
+        name="Example: another platform's order",
+    )
+    return build_order_event(key, order, "", now)
+
+
 class SandboxBots:
     """The bot trader and the bot arbitrator (see the module docstring). `await start()`, `await close()`."""
 
@@ -233,6 +250,9 @@ class SandboxBots:
         await self.trader.fund()
         self.trader_bot = SandboxBotTrader(self.trader.engine, self.arbitrator_ref, self.offers)
         self.trader_bot.start()
+        keys = self.trader.engine.keys
+        example_key = NostrKey.from_secret(tagged_hash("peerwallet/sandbox/example-order", bytes.fromhex(keys.identity.xonly)))
+        await self.trader.engine.pool.publish(example_foreign_order(example_key))
 
     async def close(self) -> None:
         for bot in (self.trader_bot, self.arbitrator_bot):
