@@ -37,6 +37,10 @@ from core.p2p.transport import FallbackToV1, HandshakeComplete, NetMessage, V1Tr
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 1 << 16
+#: Messages decoded from one read are handled in one go for at most this long before the loop gets a
+#: turn: 64 KiB can hold hundreds of small messages (cfilters of sparse blocks), ~30 ms of handling, and
+#: the loop is also the window's (16 ms a frame).
+YIELD_AFTER = 0.004
 
 K = DisconnectKind
 
@@ -285,11 +289,15 @@ class Connection:
                 self._set_reason(K.TRANSPORT_ERROR, str(e), e)
                 return
             self._after_feed()
+            budget = time.monotonic() + YIELD_AFTER
             for event in events:
                 if self._stop:
                     return
                 await self._send_room.wait()
                 await self._on_transport_event(event)
+                if time.monotonic() > budget:
+                    await asyncio.sleep(0)
+                    budget = time.monotonic() + YIELD_AFTER
 
     async def _on_transport_event(self, event: V2Event) -> None:
         if isinstance(event, NetMessage):

@@ -113,8 +113,11 @@ class TradeStore:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")  # a step on disk is a promise to the peer
-            self.conn.executescript(_SCHEMA)
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            # One transaction: autocommit would sync each CREATE on its own (~17 ms for a new file, on the
+            # app's loop at start, against ~3 ms).
+            self.conn.executescript(
+                f"BEGIN;{_SCHEMA}INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');COMMIT;"
+            )
         except sqlite3.Error as e:
             raise TradeStoreError(f"cannot open the trade database {self.path}: {e}") from None
         self._in_tx = False
