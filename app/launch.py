@@ -32,6 +32,7 @@ from app.appinfo import APP_ID, DISPLAY_NAME
 from app.bridge import CoreBridge
 from app.context import AppContext, default_datadir
 from app.errors import ErrorReporter, setup_logging
+from app.gc_policy import tenure
 from app.icon import app_icon
 from app.main_window import MainWindow
 from app.pages.mempool import MempoolPage
@@ -81,10 +82,16 @@ async def run_window(args: argparse.Namespace) -> int:
     if probe_enabled():  # the startup benchmark's timing hook (app/startup_probe.py)
         StartupProbe(window, bridge)
     window.show()
-    ctx.spawn(ctx.start(), "start")
+    tenure()  # imports and the window live until exit (app/gc_policy.py)
+    ctx.spawn(_start_core(ctx), "start")
     await closed.wait()
     await ctx.close()
     return 0
+
+
+async def _start_core(ctx: AppContext) -> None:
+    await ctx.start()
+    tenure()  # and so does most of the core's state once started
 
 
 async def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
