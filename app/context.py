@@ -70,7 +70,8 @@ class AppPaths:
 
     @property
     def wallet(self) -> Path:
-        return self.network_dir / "wallet.sqlite"
+        # The same file `peerwallet-cli --wallet default` uses, so the command line sees the app's wallet.
+        return self.network_dir / "wallets" / "default.sqlite"
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ class TradeSession:
         folder.mkdir(parents=True, exist_ok=True)
         self.wallet = wallet
         self.folder = folder
-        self.name = str(wallet.info.wallet_id)[:16] or "wallet"
+        # Named after the wallet file, as `peerwallet-cli trade --wallet NAME` names it: both see the same trades.
+        self.name = Path(wallet.db.path).stem or "wallet"
         self.store = TradeStore(folder / f"{self.name}.sqlite")
         self.watch = prepare_watch(self.store)
         self.scan_target = TradeScanTarget(wallet, self.watch)
