@@ -33,7 +33,7 @@ def test_files_are_named_by_the_wallet_and_the_scan_target_settles_a_new_birthda
         session.scan_target.before_scan(500)  # FilterSync's call before it scans
         assert wallet.birthday_height() > 0 and target.birthday_height() == wallet.birthday_height()
         assert target.scan_resume_height() == wallet.scan_resume_height()
-        assert (tmp_path / "trades" / f"{wallet.info.wallet_id[:16]}.sqlite").exists()
+        assert (tmp_path / "trades" / "w.sqlite").exists()  # named like the wallet file (the CLI does the same)
         asyncio.run(session.close())
         asyncio.run(session.close())  # twice is fine
         with pytest.raises(TradeError):
