@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QModelRoleDataSpan, QPersistentModelIndex, Qt
 
 from app import format as fmt
 from core.consensus.hashes import Txid
@@ -104,6 +104,13 @@ class HistoryModel(QAbstractTableModel):
         self.endInsertRows()
 
     # --- Qt model ---------------------------------------------------------------------------------
+    def index(self, row: int, column: int, parent: AnyIndex = QModelIndex()) -> QModelIndex:  # noqa: B008
+        # Qt's own index() asks rowCount() and columnCount() first: two calls into Python per cell, per role
+        # through the search proxy. One is enough.
+        if 0 <= row < len(self._rows) and 0 <= column < len(COLUMNS) and not parent.isValid():
+            return self.createIndex(row, column)
+        return QModelIndex()
+
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
@@ -149,6 +156,25 @@ class HistoryModel(QAbstractTableModel):
         if role == _TOOLTIP:
             return Txid(self._rows[row][_TX]).to_hex() if col in (LABEL, TXID) else None
         return self.entry(row)  # UserRole
+
+    def multiData(self, index: AnyIndex, roleDataSpan: QModelRoleDataSpan) -> None:
+        """All roles of one cell in one call (Qt's delegates ask this way: one call into Python, not seven)."""
+        row, col = index.row(), index.column()
+        r = self._rows[row] if index.isValid() and 0 <= row < len(self._rows) else None
+        for rd in roleDataSpan:
+            role = rd.role()
+            if r is None:
+                rd.clearData()
+            elif role in (_DISPLAY, _EDIT):
+                rd.setData(self._text(r, col))
+            elif role == _ALIGN and col in (AMOUNT, FEE):
+                rd.setData(RIGHT)
+            elif role == _TOOLTIP and col in (LABEL, TXID):
+                rd.setData(Txid(r[_TX]).to_hex())
+            elif role == _USER:
+                rd.setData(_entry(r))
+            else:
+                rd.clearData()
 
     def setData(self, index: AnyIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if role != Qt.ItemDataRole.EditRole or not index.isValid() or index.column() != LABEL or self.wallet is None:

@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -69,10 +69,9 @@ class TransactionsPage(Page):
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.search.textChanged.connect(self._search)
         self.table = QTableView()
         self.table.setObjectName("history_table")
-        self.table.setModel(self.proxy)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -82,13 +81,8 @@ class TransactionsPage(Page):
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        header = self.table.horizontalHeader()
-        # Fixed widths, never ResizeToContents: that would measure every loaded row on each fetch.
-        for col, width in ((DATE, 135), (STATUS, 130), (AMOUNT, 150), (FEE, 135), (TXID, 200)):
-            header.resizeSection(col, width)
-        header.setSectionResizeMode(LABEL, QHeaderView.ResizeMode.Stretch)
+        self._show_model(self.model)
         self.table.doubleClicked.connect(self._double_clicked)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         card.content.addWidget(self.table, 1)
 
         self.details_button = self._button("Details…", "tx_details", lambda: self._start(self.show_details(), "details"))
@@ -137,18 +131,48 @@ class TransactionsPage(Page):
             self.select_txid(selected.txid)
         self._update_buttons()
 
+    def _show_model(self, model: QAbstractItemModel) -> None:
+        """Show the history model itself, or the search proxy while a search is active: the proxy asks for
+        every role of every painted cell one call at a time, the model answers all of a cell's at once
+        (multiData), which keeps scrolling a long history well inside a frame."""
+        old = self.table.selectionModel()
+        self.table.setModel(model)
+        if old is not None:
+            old.deleteLater()  # setModel leaves the previous selection model to us
+        header = self.table.horizontalHeader()
+        # Fixed widths, never ResizeToContents: that would measure every loaded row on each fetch.
+        for col, width in ((DATE, 135), (STATUS, 130), (AMOUNT, 150), (FEE, 135), (TXID, 200)):
+            header.resizeSection(col, width)
+        header.setSectionResizeMode(LABEL, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+
+    def _search(self, text: str) -> None:
+        selected = self.selected()
+        self.proxy.setFilterFixedString(text)
+        want = self.proxy if text else self.model
+        if self.table.model() is not want:
+            self._show_model(want)
+            if selected is not None:
+                self.select_txid(selected.txid)
+            self._update_buttons()
+
     def selected(self) -> HistoryEntry | None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        return self.model.entry(self.proxy.mapToSource(rows[0]).row())
+        index = rows[0]
+        if self.table.model() is self.proxy:
+            index = self.proxy.mapToSource(index)
+        return self.model.entry(index.row())
 
     def select_txid(self, txid: Txid) -> bool:
         """Select a loaded transaction's row (True if it is loaded)."""
         row = self.model.row_of(txid)
         if row is None:
             return False
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        index = self.model.index(row, 0)
+        if self.table.model() is self.proxy:
+            index = self.proxy.mapFromSource(index)
         if not index.isValid():
             return False
         self.table.selectRow(index.row())
