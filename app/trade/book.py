@@ -134,8 +134,9 @@ class OfferBookTab(QWidget):
 
     def _show(self) -> None:
         selected = self.selected()
+        side = self.side.currentData()  # combo box data comes back as a plain str
         self.shown = filter_rows(
-            self.rows, side=self.side.currentData(), currency=self.currency.currentData(),
+            self.rows, side=Side(side) if side else None, currency=self.currency.currentData(),
             method=self.method.currentData(), amount_sat=self._amount(),
         )
         table = self.table

@@ -25,6 +25,7 @@ from typing import Any
 from core.consensus.hashes import tagged_hash
 from core.mempool.feerate import FeeRate
 from core.node.node import LightNode, LightNodeConfig
+from core.sandbox.errors import SandboxError
 from core.trade.bots import BotArbitrator, BotTrader
 from core.trade.engine import TradeEngine
 from core.trade.errors import TradeError
@@ -198,7 +199,13 @@ class BotParty:
             return
         target = wallet.balance().confirmed + FUND_COINS * FUND_AMOUNT
         for _ in range(FUND_COINS):
-            await self.sandbox.faucet(wallet.new_address(label="sandbox faucet").script_pubkey, FUND_AMOUNT)
+            script = wallet.new_address(label="sandbox faucet").script_pubkey
+            for _attempt in range(3):
+                try:
+                    await self.sandbox.faucet(script, FUND_AMOUNT)
+                    break
+                except SandboxError:  # the traffic holds every mature coin (or races for one): a block settles it
+                    await self.sandbox.generate(1)
         await self.sandbox.generate(1)
         await self.engine.wait_until(lambda: wallet.balance().confirmed >= target, START_TIMEOUT)
 
