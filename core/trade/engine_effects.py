@@ -398,8 +398,9 @@ class EffectRunner:
         if height < 0:
             return Outcome()
         node = self.e.node
+        await node.wait_synced(60.0)  # right after a start, peers are still busy syncing us
         entry = await node.run(node.headers.tree.at_height, height)
-        peers = node.peers()
+        peers = node.filter_peers() or node.peers()
         if entry is None or not peers:
             raise ConnectionError("the block of the deposit is not available yet")
         block = await node.filters.requests.block(peers[0], entry.hash)

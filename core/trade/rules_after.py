@@ -167,7 +167,8 @@ def h_arb_dispute(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effe
         deposit_txid=str(tx.txid), deposit_vout=vout, dispute_by=opener.value, dispute_reason=b["reason"],
         created_at=ev.now,
     )
-    return ctx, [Effect(Op.WATCH_ESCROW), Effect(Op.CHECK_DEPOSIT, {"height": b["deposit_height"]}), notify("dispute")]
+    height = {"height": b["deposit_height"]}  # rescans (on restarts) start there: the deposit is re-checked
+    return ctx, [Effect(Op.WATCH_ESCROW, height), Effect(Op.CHECK_DEPOSIT, height), notify("dispute")]
 
 
 def g_evidence(ctx: TradeContext, ev: Event) -> None:

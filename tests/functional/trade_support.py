@@ -122,10 +122,15 @@ class Party:
         return None if row is None else row.state
 
     async def wait_state(self, trade_id: str, *states: State, timeout: float = TIMEOUT) -> None:
-        await self.e.wait_until(lambda: self.state(trade_id) in states, timeout)
+        await self.wait(lambda: self.state(trade_id) in states, timeout)
 
     async def wait(self, predicate: Callable[[], bool], timeout: float = TIMEOUT) -> None:
-        await self.e.wait_until(predicate, timeout)
+        """Wait on the engine's updates; on a timeout, fail with what this party last saw."""
+        try:
+            await self.e.wait_until(predicate, timeout)
+        except TimeoutError:
+            seen = [(u.trade_id[:8], u.what, dict(u.data)) for u in self.updates if u.what != "tip"][-15:]
+            raise AssertionError(f"{self.name} timed out; last updates: {seen}") from None
 
     def balance(self) -> int:
         b = self.w.balance()
