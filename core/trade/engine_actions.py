@@ -24,7 +24,7 @@ from core.trade.offer import (
     DEFAULT_CONFIRMATIONS,
     DEFAULT_DEPOSIT_BP,
     DEFAULT_PAYOUT_FEE_CAP_SAT,
-    MIN_T1_BLOCKS,
+    DEFAULT_T1_BLOCKS,
     ArbitratorRef,
     Offer,
     Side,
@@ -35,6 +35,8 @@ from core.trade.protocol_types import Ev, State
 if TYPE_CHECKING:
     from core.trade.engine import TradeEngine
 
+#: Default T1 per network: two weeks on mainnet; short on the test networks, very short in the sandbox.
+DEFAULT_T1 = {"main": DEFAULT_T1_BLOCKS, "test": 288, "testnet4": 288, "signet": 288, "regtest": 6, "sandbox": 6}
 _STATUS = {"open": OrderStatus.PENDING, "taken": OrderStatus.IN_PROGRESS, "done": OrderStatus.SUCCESS,
            "cancelled": OrderStatus.CANCELED}
 
@@ -74,7 +76,7 @@ class TradeActions:
         offer = Offer(
             id=os.urandom(16).hex(), maker_nostr=pair.nostr.xonly, side=side, min_sat=min_sat, max_sat=max_sat,
             currency=currency, methods=tuple(methods), network=network, price=price, premium_pct=premium_pct,
-            deposit_bp=deposit_bp, arbitrator=arbitrator, t1_blocks=t1_blocks or max(MIN_T1_BLOCKS[network], 144 if network == "main" else 0),
+            deposit_bp=deposit_bp, arbitrator=arbitrator, t1_blocks=t1_blocks or DEFAULT_T1.get(network, DEFAULT_T1_BLOCKS),
             confirmations=confirmations, payout_fee_cap_sat=payout_fee_cap_sat, created_at=now, expires_at=now + lifetime,
             extra={"name": name} if name else {},
         ).validate(now)
