@@ -55,7 +55,7 @@ from core.wallet.wallet import Wallet  # noqa: E402
 from tests.bench.looplag import LagProbe  # noqa: E402
 
 MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
-BLOCKS = 4000
+BLOCKS = 10_000
 WARMUP = 110  # coinbase-only blocks first, so the faucet has mature coins
 PAY_EVERY = 25  # a wallet payment in every 25th block
 OUTPUTS_PER_BLOCK = 20  # outputs to strangers in each block (filter content)
