@@ -149,8 +149,13 @@ class AppContext:
         """Call `fn(event)` for every context event (the CoreBridge does)."""
         self._listeners.append(fn)
 
+    def remove_listener(self, fn: Callable[[ContextEvent], None]) -> None:
+        """Stop calling `fn` (a listener whose Qt object is gone)."""
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
     def _emit(self, event: ContextEvent) -> None:
-        for fn in self._listeners:
+        for fn in list(self._listeners):
             fn(event)
 
     def spawn(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:

@@ -9,6 +9,7 @@ also emitted one by one as `notice`.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
+from shiboken6 import isValid
 
 from app.bridge import THROTTLE_HZ, Throttle
 from app.context import AppContext, ContextEvent, TradingChanged
@@ -35,8 +36,17 @@ class TradeBridge(QObject):
         ctx.add_listener(self._on_context)
         self._follow()
 
+    def _alive(self) -> bool:
+        """False once the page (our parent) was deleted: then stop listening."""
+        if isValid(self):
+            return True
+        self.ctx.remove_listener(self._on_context)
+        if self.engine is not None:
+            self.engine.remove_listener(self._on_update)
+        return False
+
     def _on_context(self, event: ContextEvent) -> None:
-        if isinstance(event, TradingChanged):
+        if isinstance(event, TradingChanged) and self._alive():
             self._follow()
             self.status.emit(event.status)
             self._changed.push(None)
@@ -52,6 +62,8 @@ class TradeBridge(QObject):
             engine.add_listener(self._on_update)
 
     def _on_update(self, update: TradeUpdate) -> None:
+        if not self._alive():
+            return
         if update.what not in QUIET:
             self.notice.emit(update)
         self._changed.push(None)

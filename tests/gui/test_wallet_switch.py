@@ -26,7 +26,7 @@ def test_no_wallet_then_create_one(loop: Any, qtbot: Any, tmp_path: Path) -> Non
         with qtbot.waitSignal(app.bridge.wallet_opened, timeout=WAIT_MS) as opened:
             wallet = run(qtbot, ctx.create_wallet(generate_mnemonic(128), password=None))
         assert opened.args[0] is wallet is ctx.wallet and ctx.paths.wallet.exists()
-        assert ctx.node is not old_node and ctx.node.scan_target is wallet
+        assert ctx.node is not old_node and ctx.node.scan_target.wallet is wallet  # with the trades' escrows
         confirmed = page.findChild(QLabel, "balance_confirmed")
         qtbot.waitUntil(lambda: confirmed.text() == amount(0), timeout=WAIT_MS)
         run(qtbot, sbx.faucet(wallet.new_address().script_pubkey, 2_000_000))
