@@ -2,8 +2,10 @@
 
 It starts the embedded sandbox in a temporary data directory (a fresh funded wallet, no block timer),
 opens the main window, checks that the icon and the compiled filter kernel load, waits until the
-light node is synced and the wallet holds the faucet's coins, then shows every page of
-`app.pages.PAGES` in turn and grabs it: each grab must be non-empty and more than one colour, and
+light node is synced and the wallet holds the faucet's coins, waits until the sandbox's trading is
+ready (its local Nostr relay is a child process: from the bundle, `peerwallet --nostr-relay`) and
+publishes one event to that relay and reads it back, then shows every page of `app.pages.PAGES` in
+turn and grabs it: each grab must be non-empty and more than one colour, and
 nothing may raise meanwhile (loop exceptions, errors of the context's tasks, Python errors in Qt
 slots, ERROR log records). It prints one line per step and exits 0, or ends with the reason (after
 any traceback) and exits 1. Without a display the entry point sets `QT_QPA_PLATFORM=offscreen`
@@ -32,6 +34,11 @@ from app.icon import app_icon
 from app.main_window import MainWindow
 from core.filters.kernel import get_kernel
 from core.settings import Settings
+from core.trade.nostr.event import Event
+from core.trade.nostr.keys import NostrKey
+from core.trade.nostr.outbox import OutboxStore
+from core.trade.nostr.pool import RelayPool
+from core.trade.session import SessionState
 
 T = TypeVar("T")
 
@@ -41,6 +48,10 @@ STEP_TIMEOUT = 120.0
 PAGE_SETTLE = 0.2
 #: A grab is sampled on a SAMPLE_GRID x SAMPLE_GRID grid when counting its colours.
 SAMPLE_GRID = 48
+#: Bound of the relay round trip (a loopback relay answers in milliseconds).
+RELAY_TIMEOUT = 10.0
+#: Trade states the sandbox's runtime settles in; STARTING (and OFF before it begins) are passing.
+SETTLED_TRADE_STATES = frozenset(SessionState) - {SessionState.OFF, SessionState.STARTING}
 
 
 class SelftestFailure(Exception):
@@ -121,6 +132,41 @@ async def _until(predicate: Callable[[], bool]) -> None:
         await asyncio.sleep(0.05)
 
 
+async def relay_round_trip(url: str, timeout: float = RELAY_TIMEOUT) -> Event:
+    """Publish one signed note to the relay at `url` and read it back through a subscription by its id;
+    returns the event read. RelayError (or TimeoutError) when the relay does not store or serve it."""
+    event = Event.sign(NostrKey.generate(), 1, "peerwallet self-test", [["t", "peerwallet-selftest"]])
+    outbox = OutboxStore(":memory:")
+    got: asyncio.Future[Event] = asyncio.get_running_loop().create_future()
+
+    def seen(ev: Event, _url: str) -> None:
+        if ev.id == event.id and not got.done():
+            got.set_result(ev)
+
+    try:
+        async with RelayPool([url], outbox, ok_timeout=timeout, retry_delay=0.2, connect_timeout=timeout) as pool:
+            await pool.publish_and_wait(event, timeout)
+            await pool.subscribe([{"ids": [event.id]}], seen)
+            return await asyncio.wait_for(got, timeout)
+    finally:
+        outbox.close()
+
+
+async def _check_trade_relay(ctx: AppContext, problems: _Problems, out: TextIO) -> None:
+    """The sandbox's trading reaches READY over its local relay, which stores and serves an event."""
+    trade = ctx.trade
+    await _step(
+        out, "sandbox trading ready over its local Nostr relay",
+        lambda: _until(lambda: bool(problems.items) or trade.status.state in SETTLED_TRADE_STATES),
+    )
+    if problems.items:
+        raise SelftestFailure(f"while the trade runtime started: {problems.items[0]}")
+    if trade.status.state is not SessionState.READY or trade.relay is None:
+        raise SelftestFailure(f"trading on the sandbox is {trade.status.state.value}: {trade.status.message}")
+    url = trade.relay.url
+    await _step(out, f"event published to and read back from the relay at {url}", lambda: relay_round_trip(url))
+
+
 async def _check_window(window: MainWindow, ctx: AppContext, problems: _Problems, out: TextIO) -> None:
     """Start the core behind the window, then show and grab every page."""
     icon = QApplication.windowIcon()
@@ -145,6 +191,7 @@ async def _check_window(window: MainWindow, ctx: AppContext, problems: _Problems
         out, f"wallet holds the faucet's {funds:,} sat at height {node.tip_height}",
         lambda: _until(lambda: wallet.balance().confirmed >= funds),
     )
+    await _check_trade_relay(ctx, problems, out)
     window.bridge.flush()
     for spec in window.specs:
         try:

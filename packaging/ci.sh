@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installers' part of CI (.ci/run calls it after the tests): builds the Linux bundle and the .deb with
 # the test venv, installs the .deb with apt as a user would, runs the installed /usr/bin/peerwallet's
-# --version (must print pyproject's version) and --selftest (offscreen), then removes the package again.
+# --version (must print pyproject's version) and --selftest (offscreen; it also starts the sandbox's Nostr relay from
+# the bundle, `peerwallet --nostr-relay`, and round-trips an event through it), then removes the package again.
 # Needs the .venv that tests/run.sh made (the project installed, Qt's system libraries present).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,8 +1,28 @@
-"""PyInstaller's entry script: the bundle's `peerwallet` executable runs the installed command's main."""
+"""PyInstaller's entry script: the bundle's `peerwallet` executable runs the installed command's main.
+
+`peerwallet --nostr-relay ARGS...` runs nostr-relay's CLI with ARGS instead: a frozen program has no
+`python -c`, so this is how core.trade.nostr.relay_process.LocalRelay starts the sandbox's relay from
+the bundle (the flag is its RELAY_FLAG; spelled out here so `--version` stays quick: importing the
+core module would load websockets). Only the relay branch imports nostr-relay.
+"""
 
 import sys
+from collections.abc import Sequence
 
-from app.__main__ import main
+RELAY_FLAG = "--nostr-relay"
+
+
+def dispatch(argv: Sequence[str]) -> int:
+    """Run the relay's CLI when argv[1] is RELAY_FLAG, else the app's command line."""
+    if len(argv) > 1 and argv[1] == RELAY_FLAG:
+        from nostr_relay.cli import main as relay_main
+
+        # click exits through SystemExit on its own; the return covers standalone_mode=False callers.
+        return int(relay_main(args=list(argv[2:]), prog_name="nostr-relay") or 0)
+    from app.__main__ import main
+
+    return main(list(argv[1:]))
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(dispatch(sys.argv))

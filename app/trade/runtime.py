@@ -4,23 +4,21 @@ local Nostr relay and the bot counterparties.
 The session's store and escrow watch open with the wallet, before the light node (which scans through
 the session's scan target); everything slow — the relay process, unlocking the trade keys, the relay
 pool, the engine, the bots' own wallets and nodes — starts in tasks the context owns, after the window
-shows. The sandbox relay needs the `nostr-relay` package (the `sandbox` extra; not in the bundle):
-without it trading on the sandbox is reported unavailable, not an error. Elsewhere the relays come
+shows. The sandbox relay needs the `nostr-relay` package (the `sandbox` extra; the app bundle carries
+it): without it trading on the sandbox is reported unavailable, not an error. Elsewhere the relays come
 from the settings (`trade_relays`), reached through the settings' proxy.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from core.trade.engine import TradeEngine
 from core.trade.errors import RelayError, TradeError
-from core.trade.nostr.relay_process import LocalRelay
+from core.trade.nostr.relay_process import LocalRelay, local_relay_available
 from core.trade.offer import ArbitratorRef
 from core.trade.sandbox_bots import SandboxBots, sandbox_price
 from core.trade.session import SessionState, SessionStatus, TradeSession
@@ -30,11 +28,6 @@ if TYPE_CHECKING:
     from app.context import AppContext
 
 log = logging.getLogger(__name__)
-
-
-def local_relay_available() -> bool:
-    """True when this installation can run the sandbox's relay (a Python with the nostr-relay package)."""
-    return not getattr(sys, "frozen", False) and importlib.util.find_spec("nostr_relay") is not None
 
 
 class TradeRuntime:

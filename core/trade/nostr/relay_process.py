@@ -1,5 +1,10 @@
 """A real Nostr relay on loopback for tests and the sandbox: the `nostr-relay` package's `serve`
-command (installed through the `test` and `sandbox` extras), run as a child process.
+command (installed through the `test` and `sandbox` extras, and carried by the app bundle), run as a
+child process.
+
+From source the child is this Python running nostr-relay's CLI. In a frozen bundle `sys.executable`
+is the `peerwallet` program itself, which has no `-c`: the child is that program with RELAY_FLAG
+first, and the bundle's launcher (packaging/launcher.py) hands the rest to nostr-relay's CLI.
 
 The config (JSON, which is YAML) names a SQLite file in `datadir`, binds 127.0.0.1 on a free port,
 keeps nostr-relay's signature and freshness validators and raises its content cap so gift wraps fit.
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -29,6 +35,23 @@ from core.trade.errors import RelayError
 #: kilobytes grows about 1.8x through the two NIP-44 layers.
 MAX_EVENT_CONTENT = 256 * 1024
 _ENTRY = "import sys; from nostr_relay.cli import main; sys.exit(main())"
+#: The frozen app's first argument that makes it run nostr-relay's CLI instead of the window.
+RELAY_FLAG = "--nostr-relay"
+
+
+def local_relay_available() -> bool:
+    """True when this installation can run a local relay (the nostr-relay package is importable,
+    from source or inside the bundle)."""
+    return importlib.util.find_spec("nostr_relay") is not None
+
+
+def relay_command(config: Path, *, frozen: bool | None = None, executable: str | None = None) -> list[str]:
+    """The argv that starts nostr-relay's `serve` on `config` (see the module docstring); `frozen`
+    defaults to whether this process runs from a PyInstaller bundle."""
+    frozen = bool(getattr(sys, "frozen", False)) if frozen is None else frozen
+    exe = executable or sys.executable
+    entry = [exe, RELAY_FLAG] if frozen else [exe, "-c", _ENTRY]
+    return [*entry, "-c", str(config), "serve", "--use-uvicorn"]
 
 
 def free_port() -> int:
@@ -104,7 +127,7 @@ class LocalRelay:
         log = open(self.datadir / "relay.log", "ab")  # noqa: SIM115 - handed to the child process
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", _ENTRY, "-c", str(config), "serve", "--use-uvicorn",
+                *relay_command(config),
                 cwd=str(self.datadir), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True,  # its own process group: signals reach only the relay
             )
