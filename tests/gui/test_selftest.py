@@ -17,7 +17,10 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.pages import PAGES, PageSpec
-from app.selftest import SelftestFailure, check_grab, image_colours, run_selftest
+from app.selftest import SelftestFailure, check_grab, image_colours, relay_round_trip, run_selftest
+from core.trade.errors import RelayError
+from core.trade.nostr.event import Event
+from core.trade.nostr.relay_process import LocalRelay
 from tests.gui.conftest import run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +62,11 @@ def test_selftest_command_passes_on_a_fresh_sandbox() -> None:
         assert any(line.startswith(f"selftest: page {spec.key}: ok") for line in lines), out.stdout
     assert "selftest: compiled filter kernel: ok" in lines
     assert any(line.startswith("selftest: wallet holds the faucet's") for line in lines)
+    # the sandbox's local Nostr relay (a child process) started, trading is ready, an event went round
+    assert any(line.startswith("selftest: sandbox trading ready over its local Nostr relay: ok") for line in lines)
+    assert any(
+        line.startswith("selftest: event published to and read back from the relay at ws://127.0.0.1:") for line in lines
+    ), out.stdout
     assert lines[-1].startswith(f"selftest: passed ({len(PAGES)} pages")
 
 
@@ -128,3 +136,36 @@ def test_selftest_fails_on_a_blank_page(
     rc, text = _selftest_with(monkeypatch, qtbot, PageSpec("blank", "Blank", lambda _ctx, _bridge: FlatPage()))
     assert rc == 1
     assert text.strip().splitlines()[-1] == "selftest: FAILED: page 'blank' rendered a single flat colour (nothing drawn)"
+
+
+def test_selftest_fails_when_the_sandbox_relay_cannot_start(
+    loop: asyncio.AbstractEventLoop, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as in a bundle built without nostr-relay: the trade runtime reports the relay unavailable
+    monkeypatch.setattr("app.trade.runtime.local_relay_available", lambda: False)
+    out = io.StringIO()
+    rc = run(qtbot, run_selftest(out), timeout_ms=SELFTEST_TIMEOUT * 1000)
+    text = out.getvalue()
+    assert rc == 1
+    assert "selftest: page " not in text  # it stops before the pages
+    assert text.strip().splitlines()[-1] == (
+        "selftest: FAILED: trading on the sandbox is unavailable: "
+        "The sandbox relay needs the nostr-relay package (the 'sandbox' extra)."
+    ), text
+
+
+def test_relay_round_trip_reads_back_the_published_event(loop: asyncio.AbstractEventLoop, qtbot: Any, tmp_path: Path) -> None:
+    async def scenario() -> tuple[Event, Event, str]:
+        relay = LocalRelay(tmp_path / "relay")
+        async with relay:
+            first, second = await relay_round_trip(relay.url), await relay_round_trip(relay.url)
+        try:  # the relay is gone: the round trip fails within its bound instead of hanging
+            await relay_round_trip(relay.url, timeout=1.0)
+        except RelayError as e:
+            return first, second, str(e)
+        raise AssertionError("a round trip to a stopped relay succeeded")
+
+    first, second, error = run(qtbot, scenario(), timeout_ms=90_000)
+    assert first.is_valid() and second.is_valid()
+    assert first.id != second.id and first.content == second.content == "peerwallet self-test"
+    assert "not stored by any relay within 1.0s" in error

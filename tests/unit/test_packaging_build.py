@@ -1,10 +1,13 @@
 """packaging/build.py and packaging/bundle_trim.py helpers: the .deb's control file, the desktop
-entry and AppStream metainfo, the icon containers, the package layout, and what the bundle trims."""
+entry and AppStream metainfo, the icon containers, the package layout, and what the bundle trims;
+packaging/launcher.py and the frozen relay command (`peerwallet --nostr-relay ...`)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import struct
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from importlib.metadata import version
@@ -14,6 +17,8 @@ from types import ModuleType
 import pytest
 
 from app.appinfo import APP_ID, APP_NAME, DISPLAY_NAME
+from app.selftest import relay_round_trip
+from core.trade.nostr import relay_process
 
 REPO = Path(__file__).resolve().parents[2]
 RESOURCES = REPO / "resources"
@@ -274,3 +279,77 @@ def test_prune_orphans_drops_what_only_dropped_entries_used() -> None:
 def test_trim_keeps_everything_off_linux_but_the_qt_cuts() -> None:
     entries = [("python311.dll", "/s/python311.dll", "BINARY"), ("PySide6/Qt/plugins/platforms/qvnc.dll", "/s/v", "BINARY")]
     assert trim.trim(entries, lambda _src: [], linux=False) == entries[:1]
+
+
+# --- the bundle's relay: `peerwallet --nostr-relay ...` ------------------------------------------------
+launcher = _load("launcher")
+
+
+def test_relay_command_from_source_and_frozen(tmp_path: Path) -> None:
+    cfg = tmp_path / "relay.yaml"
+    tail = ["-c", str(cfg), "serve", "--use-uvicorn"]
+    from_source = relay_process.relay_command(cfg, frozen=False, executable="/usr/bin/python3")
+    assert from_source == ["/usr/bin/python3", "-c", relay_process._ENTRY, *tail]
+    frozen = relay_process.relay_command(cfg, frozen=True, executable="/opt/peerwallet/peerwallet")
+    assert frozen == ["/opt/peerwallet/peerwallet", "--nostr-relay", *tail]
+    # the flag LocalRelay passes is the one the bundle's launcher dispatches on
+    assert relay_process.RELAY_FLAG == launcher.RELAY_FLAG == frozen[1]
+    assert relay_process.relay_command(cfg)[0] == sys.executable  # this test runs from source
+
+
+def test_relay_command_follows_sys_frozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert relay_process.relay_command(tmp_path / "r.yaml")[:2] == [sys.executable, "--nostr-relay"]
+
+
+def test_launcher_hands_the_relay_flag_to_nostr_relays_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        launcher.dispatch(["peerwallet", "--nostr-relay", "serve", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: nostr-relay serve") and "--use-uvicorn" in out
+
+
+def test_launcher_version_stays_quick_and_loads_neither_qt_nor_the_relay() -> None:
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('launcher', {str(REPO / 'packaging' / 'launcher.py')!r})\n"
+        "mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)\n"
+        "assert mod.dispatch(['peerwallet', '--version']) == 0\n"
+        "heavy = ('PySide6', 'shiboken6', 'qasync', 'nostr_relay', 'uvicorn', 'sqlalchemy', 'websockets')\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & set(heavy))\n"
+        "assert not loaded, loaded\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"peerwallet {version(APP_NAME)}\n"
+
+
+def test_frozen_local_relay_runs_through_the_launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bundle without PyInstaller: a `peerwallet` program that is the launcher script, seen from a
+    # process that believes it is frozen, so LocalRelay starts `peerwallet --nostr-relay ...`.
+    program = tmp_path / "peerwallet"
+    program.write_text(f'#!/bin/sh\nexec {sys.executable} {REPO / "packaging" / "launcher.py"} "$@"\n')
+    program.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(program))
+
+    async def scenario() -> tuple[list[str], str]:
+        async with relay_process.LocalRelay(tmp_path / "relay") as relay:
+            event = await relay_round_trip(relay.url)
+            assert relay._proc is not None
+            cmdline = (Path("/proc") / str(relay._proc.pid) / "cmdline").read_bytes().split(b"\0")
+            return [c.decode() for c in cmdline if c], event.content
+
+    cmdline, content = asyncio.run(asyncio.wait_for(scenario(), 90))
+    assert content == "peerwallet self-test"
+    assert cmdline[-5:] == ["--nostr-relay", "-c", str(tmp_path / "relay" / "relay.yaml"), "serve", "--use-uvicorn"]
+    assert (tmp_path / "relay" / "relay.sqlite3").is_file()
+
+
+def test_spec_carries_the_relay() -> None:
+    spec = (REPO / "packaging" / "peerwallet.spec").read_text(encoding="utf-8")
+    excludes = spec.split("OTHER_EXCLUDES = [", 1)[1].split("]", 1)[0]
+    for needed in ("nostr_relay", "uvicorn", "falcon", "sqlalchemy", "aiosqlite", "alembic", "rapidjson", "pydantic"):
+        assert f'"{needed}"' not in excludes, needed
+    assert '"nostr_relay.storage.db"' in spec and '"sqlalchemy.dialects.sqlite.aiosqlite"' in spec
