@@ -244,6 +244,10 @@ async def run_selftest(out: TextIO | None = None) -> int:
             finally:
                 await ctx.close()
                 window.close()
+                # Delete the Qt objects now, on this thread: left to the cycle collector they may be
+                # freed from a worker thread, whose deletion races this thread's timers.
+                window.deleteLater()
+                bridge.deleteLater()
         if ok and problems.items:
             print(f"selftest: FAILED: {problems.items[0]}", file=out, flush=True)
             ok = False

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 # isort: split
 import pytest
 import qasync
+import shiboken6
 
 from app.bridge import CoreBridge
 from app.context import AppContext, SandboxOptions
@@ -50,6 +51,11 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
             qapp.processEvents()
         asyncio.events._set_running_loop(None)
         lp.close()
+        # qasync's close only flags its timer object: timers still pending stay registered with Qt. Delete
+        # it here, on the GUI thread; freed later by the cycle collector on a worker thread, Qt could not
+        # unregister them ("Timers cannot be stopped from another thread") and a later test would crash
+        # when one fires at the freed object.
+        shiboken6.delete(lp._timer)
         asyncio.set_event_loop(None)
     assert not errors, f"unhandled loop exceptions: {errors}"
 
