@@ -112,6 +112,12 @@ class TradeEngine(TradeActions, ChainFacts):
         self.effects.rebroadcast([r for r in self.store.trades() if r.ctx.contract is not None])
         self.kick_outbox()
         self._enqueue(self._check_timers)
+        # A message refused in an earlier state is retried after the next state change; if the app was
+        # killed right after that change committed, the retry never ran and the relay's copy is now a
+        # duplicate: retry what is parked now.
+        for row in self.store.trades():
+            if self.store.parked(row.trade_id):
+                self._enqueue(lambda trade_id=row.trade_id: self._retry_parked(trade_id))  # type: ignore[misc]
 
     async def close(self) -> None:
         """Stop listening and working (the store keeps everything for the next start)."""
@@ -338,10 +344,8 @@ class TradeEngine(TradeActions, ChainFacts):
             await self.apply(msg.trade_id, Event.message(msg, int(self.clock()), self.tip))
             self._enqueue(lambda: self._retry_parked(msg.trade_id))  # it may fill a gap of parked ones
         except ProtocolError as e:
-            if not retry:
-                self.store.record_rejected(msg, str(e))
-                if isinstance(e, NotAllowedError):
-                    self.store.park(msg.trade_id, msg.id, msg.to_text(), "deferred")
+            if not retry:  # one transaction: seen and kept, or neither (a kill in between lost it)
+                self.store.record_rejected(msg, str(e), park="deferred" if isinstance(e, NotAllowedError) else None)
                 self.emit(TradeUpdate(msg.trade_id, row.state, "rejected", {"reason": str(e), "kind": msg.kind.value}))
             return False
         return True

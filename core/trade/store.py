@@ -194,8 +194,10 @@ class TradeStore:
         incoming_reason: str | None = None,
         done_effect: int | None = None,
         sign_send: SignSend | None = None,
+        park_incoming: str | None = None,
     ) -> list[PendingEffect]:
-        """Persist one step atomically (see the module docstring); returns the effects to execute."""
+        """Persist one step atomically (see the module docstring); returns the effects to execute.
+        `park_incoming` also keeps the incoming message to retry later, with that reason."""
         now = time.time()
         pending: list[PendingEffect] = []
         with self.transaction() as c:
@@ -213,6 +215,8 @@ class TradeStore:
                     (incoming.trade_id, incoming.sender, incoming.recipient, incoming.seq + 1),
                 )
                 c.execute("DELETE FROM parked WHERE id = ?", (incoming.id,))
+                if park_incoming is not None:
+                    self._park(c, incoming.trade_id, incoming.id, incoming.to_text(), park_incoming, now)
             if done_effect is not None:
                 c.execute("UPDATE effects SET done = 1 WHERE id = ?", (done_effect,))
             for eff in effects:
@@ -265,9 +269,11 @@ class TradeStore:
         """True if we recorded this message (received or sent) before."""
         return self.conn.execute("SELECT 1 FROM messages WHERE id = ?", (msg_id,)).fetchone() is not None
 
-    def record_rejected(self, msg: WireMessage, reason: str) -> None:
-        """Record a refused in-sequence message; its channel advances (the sender has moved on)."""
-        self.commit(msg.trade_id, incoming=msg, incoming_status="rejected", incoming_reason=reason[:300])
+    def record_rejected(self, msg: WireMessage, reason: str, *, park: str | None = None) -> None:
+        """Record a refused in-sequence message; its channel advances (the sender has moved on). With
+        `park`, it is kept to retry later in the same transaction: a crash between the two would leave it
+        seen (its relay copy a duplicate from then on) but not kept — lost."""
+        self.commit(msg.trade_id, incoming=msg, incoming_status="rejected", incoming_reason=reason[:300], park_incoming=park)
 
     def pending_out(self) -> list[StoredMessage]:
         """Our messages not yet handed to the relay pool, oldest first."""
@@ -293,10 +299,14 @@ class TradeStore:
     def park(self, trade_id: str, msg_id: str, raw: str, reason: str) -> bool:
         """Keep a message to retry later; False if this trade already has too many parked."""
         with self.transaction() as c:
-            count = c.execute("SELECT COUNT(*) FROM parked WHERE trade_id = ?", (trade_id,)).fetchone()[0]
-            if count >= MAX_PARKED_PER_TRADE:
-                return False
-            c.execute("INSERT OR IGNORE INTO parked VALUES (?, ?, ?, ?, ?)", (msg_id, trade_id, raw, reason, time.time()))
+            return self._park(c, trade_id, msg_id, raw, reason, time.time())
+
+    @staticmethod
+    def _park(c: sqlite3.Connection, trade_id: str, msg_id: str, raw: str, reason: str, now: float) -> bool:
+        count = c.execute("SELECT COUNT(*) FROM parked WHERE trade_id = ?", (trade_id,)).fetchone()[0]
+        if count >= MAX_PARKED_PER_TRADE:
+            return False
+        c.execute("INSERT OR IGNORE INTO parked VALUES (?, ?, ?, ?, ?)", (msg_id, trade_id, raw, reason, now))
         return True
 
     def parked(self, trade_id: str) -> list[tuple[str, str, str]]:

@@ -106,3 +106,24 @@ def test_rejected_message_advances_its_channel(tmp_path: Path) -> None:
     with pytest.raises(TradeStoreError), store.transaction():
         store.commit(m.trade_id)
     store.close()
+
+
+def test_a_refused_message_is_seen_and_parked_in_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: a message refused in the current state (to retry after the next state change) was
+    recorded as seen in one transaction and parked in a second; a kill in between left it seen — its
+    relay copy a duplicate from then on — and not kept: lost. Both now happen in one transaction."""
+    store = TradeStore(tmp_path / "t.sqlite")
+    m = msg(BUYER, SELLER, MsgKind.PAYMENT_SENT, {"note": "paid"}, "aa" * 16, seq=1)
+
+    def killed(*_args: object) -> bool:
+        raise KeyboardInterrupt("killed while parking")
+
+    monkeypatch.setattr(TradeStore, "_park", staticmethod(killed))
+    with pytest.raises(KeyboardInterrupt):
+        store.record_rejected(m, "not allowed yet", park="deferred")
+    assert not store.seen(m.id) and store.expected_seq(m.trade_id, m.sender, m.recipient) == 1  # delivered again later
+    monkeypatch.undo()
+    store.record_rejected(m, "not allowed yet", park="deferred")
+    assert store.seen(m.id) and store.expected_seq(m.trade_id, m.sender, m.recipient) == 2
+    assert store.parked(m.trade_id) == [(m.id, m.to_text(), "deferred")]
+    store.close()
