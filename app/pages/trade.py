@@ -98,16 +98,26 @@ class TradePage(Page):
         self.tab_widget.currentChanged.connect(lambda _i: self.refresh())
 
         self.trade_bridge = TradeBridge(ctx, self)
-        self.trade_bridge.status.connect(lambda _s: self._changed())
+        self.trade_bridge.status.connect(self._on_status)
         self.trade_bridge.changed.connect(self._changed)
-        bridge.chain_tip.connect(lambda _t: self._changed())
-        bridge.settings_changed.connect(lambda s, _r: self._set_unit(s.unit))
+        # Bound methods, not lambdas: Qt disconnects them when the page is deleted (the bridge lives on).
+        bridge.chain_tip.connect(self._on_tip)
+        bridge.settings_changed.connect(self._on_settings)
         self._show_status()
 
     # --- reading -----------------------------------------------------------------------------------
     @property
     def engine(self) -> TradeEngine | None:
         return self.trade_bridge.engine
+
+    def _on_status(self, _status: object) -> None:
+        self._changed()
+
+    def _on_tip(self, _tip: object) -> None:
+        self._changed()
+
+    def _on_settings(self, settings: object, _restart: object) -> None:
+        self._set_unit(settings.unit)  # type: ignore[attr-defined]
 
     def _changed(self) -> None:
         if self.isVisible():
