@@ -129,7 +129,10 @@ async def take_screenshots(args: argparse.Namespace) -> int:
                     await mempool_page.update_estimates()
             bridge.flush()
             for i, spec in enumerate(window.specs):
-                window.show_page(spec.key)
+                page = window.show_page(spec.key)
+                hook = getattr(page, "screenshot_hook", None)  # a page that waits for its live data
+                if hook is not None:
+                    await asyncio.wait_for(hook(), SCREENSHOT_TIMEOUT)
                 await asyncio.sleep(0.3)  # let layouts, charts and the status bar settle
                 path = out / f"{i + 1:02d}-{spec.key}.png"
                 if not window.grab().save(str(path)):

@@ -182,6 +182,18 @@ class TradePage(Page):
     def show_tab(self, key: str) -> None:
         self.tab_widget.setCurrentIndex(TABS.index(key))
 
+    async def screenshot_hook(self) -> None:
+        """For --screenshots: wait until trading runs and the bots' offers are in the book."""
+        runtime = self.ctx.trade
+        while not runtime.started:
+            await asyncio.sleep(0.1)
+        while self.ctx.is_sandbox and self.engine is not None and (
+            not runtime.bots_ready or len(book_rows(self.engine.store, self.engine.book, self.ctx.params.network.name)) < 5
+        ):
+            await asyncio.sleep(0.1)
+        self.show_tab("book")
+        self.refresh()
+
     # --- flows -------------------------------------------------------------------------------------
     def _start(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         if self.task is not None and not self.task.done():

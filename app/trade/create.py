@@ -27,8 +27,10 @@ from app.wallet_widgets import error_label, sentence
 from app.widgets import Card, hbox, muted
 from core.errors import PeerwalletError
 from core.settings import Unit
+from core.trade.engine_actions import DEFAULT_T1
 from core.trade.offer import (
     DEFAULT_DEPOSIT_BP,
+    DEFAULT_T1_BLOCKS,
     MAX_DEPOSIT_BP,
     MAX_T1_BLOCKS,
     MIN_DEPOSIT_BP,
@@ -43,8 +45,6 @@ from core.trade.offer import (
 from core.wallet.payment_input import parse_amount_text
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "BRL", "INR", "JPY")
-#: T1 suggested per network (blocks): about two weeks on main, a day on the test networks.
-DEFAULT_T1 = {"main": 2016, "sandbox": 6}
 OTHER = "other"
 
 
@@ -111,7 +111,7 @@ class CreateOfferTab(QWidget):
         self.t1 = QSpinBox()
         self.t1.setObjectName("offer_t1")
         self.t1.setRange(MIN_T1_BLOCKS.get(network, 144), MAX_T1_BLOCKS)
-        self.t1.setValue(max(DEFAULT_T1.get(network, 144), self.t1.minimum()))
+        self.t1.setValue(max(DEFAULT_T1.get(network, DEFAULT_T1_BLOCKS), self.t1.minimum()))
         self.t1.setSuffix(" blocks")
         self.confirmations = QSpinBox()
         self.confirmations.setObjectName("offer_confirmations")

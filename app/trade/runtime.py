@@ -40,6 +40,7 @@ class TradeRuntime:
         self.relay: LocalRelay | None = None
         self.bots: SandboxBots | None = None
         self.bots_ready = False
+        self.started = False
         self.status = SessionStatus(SessionState.OFF, "Open a wallet to trade.")
 
     @property
@@ -67,7 +68,14 @@ class TradeRuntime:
 
     # --- after the node started ------------------------------------------------------------------
     async def start(self) -> None:
-        """Start the relay (sandbox), then the engine unless the wallet is locked; the bots follow."""
+        """Start the relay (sandbox), then the engine unless the wallet is locked; the bots follow.
+        `started` is set once this has decided (ready, locked, off or unavailable)."""
+        try:
+            await self._start()
+        finally:
+            self.started = True
+
+    async def _start(self) -> None:
         if self.session is None:
             return
         relays = await self._relays()
