@@ -107,6 +107,7 @@ class TradeEngine(TradeActions, ChainFacts):
             self._enqueue(lambda: self._on_tip(scanned))
         self.watch.attach(self._on_chain)
         await self.subscribe_book()
+        await self.republish_offers()
         for pending in self.store.pending_effects():
             self.effects.schedule(pending)
         self.effects.rebroadcast([r for r in self.store.trades() if r.ctx.contract is not None])

@@ -105,6 +105,19 @@ class TradeActions:
         await e.pool.publish(event)
         e.emit(_update(offer_id, "offer", status=status))
 
+    async def republish_offers(self) -> None:
+        """Hand our open offers' events to the relay pool again (on start; a no-op for an event its
+        outbox already has): an app killed while making an offer has it stored but maybe not published."""
+        e = self._e()
+        for offer, _mine, status in e.store.offers(mine=True):
+            if status != "open":
+                continue
+            event = e.store.offer_event(offer["id"])
+            if event is None or e.clock() >= offer["expires_at"]:
+                await self.publish_offer(offer["id"], "open")  # signs it first (or marks it done)
+            else:
+                await e.pool.publish(NostrEvent.from_json(event))
+
     async def cancel_offer(self, offer_id: str) -> None:
         """Withdraw an open offer (a trade already taking it goes on)."""
         found = self._e().store.offer(offer_id)

@@ -405,6 +405,11 @@ class TradeStore:
         row = self.conn.execute("SELECT json, mine, status, local FROM offers WHERE id = ?", (offer_id,)).fetchone()
         return None if row is None else (json.loads(row[0]), bool(row[1]), row[2], json.loads(row[3]))
 
+    def offer_event(self, offer_id: str) -> dict[str, Any] | None:
+        """The last NIP-69 event stored with an offer (None if none was signed yet)."""
+        row = self.conn.execute("SELECT event FROM offers WHERE id = ?", (offer_id,)).fetchone()
+        return None if row is None or row[0] is None else dict(json.loads(row[0]))
+
     def offers(self, *, mine: bool | None = None) -> list[tuple[dict[str, Any], bool, str]]:
         """(offer, mine, status) rows, newest first."""
         sql = "SELECT json, mine, status FROM offers"

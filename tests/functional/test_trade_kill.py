@@ -454,3 +454,36 @@ def test_a_message_deferred_before_a_kill_is_retried_on_start(tmp_path: Path) ->
             await check_final(w, t, PayoutKind.RELEASE, b.ctx(trade).payout_txid)
 
     run(scenario)
+
+
+class Killed(BaseException):
+    """The app dies here (nothing after this point runs)."""
+
+
+@pytest.mark.parametrize("dies_while", ["signing", "publishing"])
+def test_an_offer_made_just_before_a_kill_is_published_on_start(tmp_path: Path, dies_while: str) -> None:
+    """Regression (found by the seller's random kills): making an offer stores it as open, then signs its
+    NIP-69 event and hands that to the relay pool. A kill in between left an open offer in "my offers"
+    that no relay ever had: nobody could take it. On start, the engine hands every open offer of ours
+    to the pool again (signing it first if it has no event yet)."""
+
+    async def scenario() -> None:
+        async with world(tmp_path) as w:
+            s, b, a = w.seller, w.buyer, w.arbitrator
+
+            def die(*_args: object, **_kw: object) -> None:
+                raise Killed
+
+            target = s.e.store if dies_while == "signing" else s.e.pool
+            setattr(target, "set_offer_status" if dies_while == "signing" else "publish", die)
+            with pytest.raises(Killed):
+                await s.e.create_offer(Side.SELL, 100_000, 500_000, "EUR", ("sepa",), SELLER_ACCOUNT, price=Decimal("50000"),
+                                       arbitrator=a.e.keys.arbitrator_ref, t1_blocks=T1_BLOCKS, confirmations=1)
+            [(offer, _mine, status)] = s.e.store.offers(mine=True)
+            assert status == "open"
+            await s.restart()
+            await b.wait(lambda: any(o.id == offer["id"] for o in b.e.offers()), timeout=20)
+            trade = await b.e.take(offer["id"], AMOUNT, "sepa", BUYER_ACCOUNT)
+            await s.wait_state(trade, S.CONTRACT_SIGNED)  # the maker answers the take of its published offer
+
+    run(scenario)
