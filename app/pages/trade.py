@@ -26,6 +26,7 @@ from app.trade.book import OfferBookTab
 from app.trade.bridge import TradeBridge
 from app.trade.create import CreateOfferTab, OfferForm
 from app.trade.my_offers import MyOffersTab
+from app.trade.relays_dialog import RelaysDialog
 from app.trade.reputation_tab import ArbitrationTab, ReputationTab
 from app.trade.step_dialogs import (
     CancelDialog,
@@ -69,8 +70,12 @@ class TradePage(Page):
         self.unlock_button = QPushButton("Unlock trading…")
         self.unlock_button.setObjectName("unlock_trading")
         self.unlock_button.clicked.connect(lambda: self._start(self._unlock(), "unlock trading"))
+        self.relays_button = QPushButton("Relays…")
+        self.relays_button.setObjectName("edit_relays")
+        self.relays_button.clicked.connect(lambda: self._start(self._edit_relays(), "relays"))
         self.header_tools.addWidget(self.status_label)
         self.header_tools.addWidget(self.unlock_button)
+        self.header_tools.addWidget(self.relays_button)
 
         self.book = OfferBookTab(self.unit)
         self.create = CreateOfferTab(ctx.params.network.name, self.unit)
@@ -211,6 +216,19 @@ class TradePage(Page):
     async def _unlock(self) -> None:
         dialog = PasswordDialog(self.ctx.trade.unlock, self, "unlock trading")
         await await_dialog(dialog)
+
+    async def _edit_relays(self) -> None:
+        ctx = self.ctx
+        dialog = RelaysDialog(ctx.settings.trade_relays, ctx.is_sandbox, self)
+        if await await_dialog(dialog) != QDialog.DialogCode.Accepted:
+            return
+        await ctx.update_settings(ctx.settings.replace(trade_relays=dialog.relays))
+        if ctx.is_sandbox:
+            return
+        if ctx.trade.engine is None and ctx.trade.status.state is SessionState.NO_RELAYS:
+            await ctx.trade.start()  # trading starts now that there are relays
+        elif ctx.trade.engine is not None:
+            status(self, "The new relays are used from the next start.")
 
     async def _take(self, row: BookRow) -> None:
         e = self.engine

@@ -49,6 +49,7 @@ CHAT_REPLY = "Hi! I am the sandbox bot: I pay and release automatically, no real
 #: The bot trader is paid FUND_COINS coins of FUND_AMOUNT when its spendable balance is below LOW_BALANCE.
 FUND_COINS, FUND_AMOUNT, LOW_BALANCE = 4, 2_000_000, 3_000_000
 START_TIMEOUT = 120.0
+FAUCET_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -200,12 +201,14 @@ class BotParty:
         target = wallet.balance().confirmed + FUND_COINS * FUND_AMOUNT
         for _ in range(FUND_COINS):
             script = wallet.new_address(label="sandbox faucet").script_pubkey
-            for _attempt in range(3):
+            for _attempt in range(FAUCET_ATTEMPTS):
                 try:
                     await self.sandbox.faucet(script, FUND_AMOUNT)
                     break
                 except SandboxError:  # the traffic holds every mature coin (or races for one): a block settles it
                     await self.sandbox.generate(1)
+            else:
+                raise TradeError("the sandbox faucet found no free coin to pay the bot")
         await self.sandbox.generate(1)
         await self.engine.wait_until(lambda: wallet.balance().confirmed >= target, START_TIMEOUT)
 

@@ -10,17 +10,32 @@ balance exact. Every wait is bounded (qtbot.waitUntil).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QListWidget, QPushButton, QTableWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+)
 
 from app.context import AppPaths
+from app.format import amount
 from app.pages.trade import TradePage
+from app.trade.relays_dialog import RelaysDialog
+from app.trade.step_dialogs import RuleDialog
 from core.consensus.hashes import Txid
 from core.sandbox.errors import SandboxError
+from core.settings import Unit
 from core.trade.contract import PayoutKind
+from core.trade.messages import message_from_json
 from core.trade.offer import Side
 from core.trade.payout import decode_psbt
 from core.trade.protocol_types import State
@@ -29,6 +44,7 @@ from core.wallet.setup import SetupKind, WalletPlan, create_wallet_file
 from tests.functional.trade_support import payout_of
 from tests.gui.conftest import WAIT_MS, App, run, start_app
 from tests.gui.wallet_support import FAST_KDF, MNEMONIC, PASSWORD, click, close_app, dialog, wait_dialog
+from tests.unit.trade_fixture import contract_of
 
 FUNDS = (5_000_000, 3_000_000)
 
@@ -46,7 +62,7 @@ def start_trading(qtbot: Any, datadir: Path, password: str | None) -> tuple[App,
     async def fund() -> None:
         for value in FUNDS:
             script = wallet.new_address().script_pubkey
-            for _attempt in range(3):
+            for _attempt in range(10):
                 try:
                     await sbx.faucet(script, value)
                     break
@@ -144,6 +160,11 @@ def test_buy_from_the_bot_chat_pay_release_rate(loop: Any, qtbot: Any, tmp_path:
         qtbot.waitUntil(lambda: chat.count() == 2, timeout=WAIT_MS)
         assert chat.item(0).text().startswith("You") and "paying by SEPA" in chat.item(0).text()
         assert chat.item(1).text().startswith("Seller") and "sandbox bot" in chat.item(1).text()
+        # The exported transcript is evidence anyone can check: every message verifies on its own.
+        run(qtbot, page.export(trade, "chat", tmp_path / "chat.json"))
+        exported = json.loads((tmp_path / "chat.json").read_text())["messages"]
+        texts = [message_from_json(m).body["text"] for m in exported]
+        assert len(texts) == 2 and texts[0] == "Hello, paying by SEPA once the deposit confirms"
 
         ctx_row = page.engine.store.trade(trade)  # type: ignore[union-attr]
         assert ctx_row is not None
@@ -198,40 +219,54 @@ def test_buy_from_the_bot_chat_pay_release_rate(loop: Any, qtbot: Any, tmp_path:
         close_app(qtbot, app)
 
 
+def sell_until_paid(qtbot: Any, app: App, page: TradePage) -> str:
+    """Publish a sell offer by SEPA; the bot takes it, the deposit is mined, the bot marks it paid."""
+    qtbot.waitUntil(lambda: page.engine is not None, timeout=WAIT_MS)
+    page.show_tab("create")
+    form = page.create
+    qtbot.waitUntil(lambda: form.findChild(QComboBox, "offer_arbitrator").currentText() == "Sandbox bot arbitrator",
+                    timeout=WAIT_MS)
+    for name, text in (("offer_min", "0.0006"), ("offer_max", "0.003"), ("offer_price", "60000"),
+                       ("offer_account", "Alice Example, IBAN DE00 1234")):
+        form.findChild(QLineEdit, name).setText(text)
+    form.check_method("sepa")
+    click(qtbot, form, "offer_publish")
+    engine = page.engine
+    assert engine is not None
+    qtbot.waitUntil(lambda: len(engine.store.offers(mine=True)) == 1, timeout=WAIT_MS)
+    offer_id = engine.store.offers(mine=True)[0][0]["id"]
+    qtbot.waitUntil(lambda: any(r.ctx.offer.get("id") == offer_id for r in engine.store.trades()), timeout=WAIT_MS)
+    trade = next(r.trade_id for r in engine.store.trades() if r.ctx.offer.get("id") == offer_id)
+    page.show_tab("trades")
+    qtbot.waitUntil(lambda: page.trades.select(trade), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: state_of(page, trade) is State.DEPOSIT_BROADCAST, timeout=WAIT_MS)
+    mine_after(qtbot, app, engine.store.trade(trade).ctx.deposit_txid)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: state_of(page, trade) is State.PAYMENT_SENT, timeout=WAIT_MS)
+    return trade
+
+
 def test_sell_to_the_bot_checklist_before_release(loop: Any, qtbot: Any, tmp_path: Path) -> None:
     app, page = start_trading(qtbot, tmp_path / "data", None)
     wallet = app.ctx.wallet
     assert wallet is not None
     try:
+        # The form says what is missing, and warns about reversible methods.
         qtbot.waitUntil(lambda: page.engine is not None, timeout=WAIT_MS)
         page.show_tab("create")
         form = page.create
-        qtbot.waitUntil(lambda: form.findChild(QComboBox, "offer_arbitrator").currentText() == "Sandbox bot arbitrator",
-                        timeout=WAIT_MS)
-        form.findChild(QLineEdit, "offer_min").setText("0.0006")
-        form.findChild(QLineEdit, "offer_max").setText("0.003")
-        form.findChild(QLineEdit, "offer_price").setText("60000")
-        form.findChild(QLineEdit, "offer_account").setText("Alice Example, IBAN DE00 1234")
+        for name, text in (("offer_min", "0.0006"), ("offer_max", "0.003"), ("offer_price", "60000"),
+                           ("offer_account", "Alice Example, IBAN DE00 1234")):
+            form.findChild(QLineEdit, name).setText(text)
         click(qtbot, form, "offer_publish")
         assert form.findChild(QLabel, "offer_error").text() == "Choose at least one payment method."
         form.check_method("revolut")
         assert "can be reversed" in form.findChild(QLabel, "offer_method_warning").text()
         form.check_method("revolut", False)
-        form.check_method("sepa")
         assert form.findChild(QLabel, "offer_method_warning").text() == ""
-        click(qtbot, form, "offer_publish")
-
-        # Our offer is published; the bot buyer takes it at its minimum (start small).
+        # Published by SEPA; the bot buyer takes it at its minimum (start small), pays and says so.
+        trade = sell_until_paid(qtbot, app, page)
         engine = page.engine
         assert engine is not None
-        qtbot.waitUntil(lambda: len(engine.store.offers(mine=True)) == 1, timeout=WAIT_MS)
-        offer_id = engine.store.offers(mine=True)[0][0]["id"]
-        qtbot.waitUntil(lambda: any(r.ctx.offer.get("id") == offer_id for r in engine.store.trades()), timeout=WAIT_MS)
-        trade = next(r.trade_id for r in engine.store.trades() if r.ctx.offer.get("id") == offer_id)
-        page.show_tab("trades")
-        qtbot.waitUntil(lambda: page.trades.select(trade), timeout=WAIT_MS)
-        qtbot.waitUntil(lambda: state_of(page, trade) is State.DEPOSIT_BROADCAST, timeout=WAIT_MS)
-        mine_after(qtbot, app, engine.store.trade(trade).ctx.deposit_txid)  # type: ignore[union-attr]
 
         # The bot marks it paid: the next action is the checklist, and nothing releases without it.
         received = wait_action(qtbot, page, "I have received the payment…")
@@ -289,3 +324,74 @@ def _deposit_cost(ctx: Any) -> int:
     """What our side put into the deposit transaction: our escrow share plus our fee share."""
     part = decode_psbt(ctx.my_part)
     return sum(i.witness_utxo.value for i in part.inputs) - part.tx.total_out()
+
+
+def test_seller_disputes_a_payment_that_never_came(loop: Any, qtbot: Any, tmp_path: Path) -> None:
+    app, page = start_trading(qtbot, tmp_path / "data", None)
+    wallet = app.ctx.wallet
+    assert wallet is not None
+    try:
+        trade = sell_until_paid(qtbot, app, page)
+        engine = page.engine
+        assert engine is not None
+        detail = page.trades.detail
+        detail.findChild(QLineEdit, "chat_input").setText("Payment not received: nothing on my account")
+        click(qtbot, detail, "chat_send")
+        qtbot.waitUntil(lambda: detail.findChild(QListWidget, "chat_list").count() >= 1, timeout=WAIT_MS)
+        dispute = detail.findChild(QPushButton, "trade_dispute")
+        qtbot.waitUntil(dispute.isVisible, timeout=WAIT_MS)
+        qtbot.mouseClick(dispute, Qt.MouseButton.LeftButton)
+        dlg = wait_dialog(qtbot, "dispute_dialog")
+        click(qtbot, dlg, "dispute_confirm")
+        assert dlg.findChild(QLabel, "dispute_error").text() and dlg.isVisible()  # a reason is required
+        dlg.findChild(QLineEdit, "dispute_reason").setText("The buyer says they paid; nothing arrived")
+        dlg.findChild(QPlainTextEdit, "dispute_notes").setPlainText("Account statement: no SEPA credit from the buyer")
+        click(qtbot, dlg, "dispute_confirm")
+
+        # The bot arbitrator reads the signed transcript: everyone gets back what they put in.
+        qtbot.waitUntil(lambda: state_of(page, trade) is State.ARBITRATED, timeout=WAIT_MS)
+        row = engine.store.trade(trade)
+        assert row is not None and row.ctx.ruling is not None and row.ctx.dispute_by == "seller"
+        contract = row.ctx.contract_obj()
+        split = (row.ctx.ruling["buyer_sat"], row.ctx.ruling["seller_sat"])
+        assert split == contract.payout_split(PayoutKind.CANCEL)
+        mine_after(qtbot, app, row.ctx.payout_txid)
+        qtbot.waitUntil(lambda: detail.findChild(QLabel, "trade_state").text() == "Settled by the arbitrator",
+                        timeout=WAIT_MS)
+        payout = wallet.transaction(Txid.from_hex(row.ctx.payout_txid))
+        assert payout is not None
+        _buyer_out, seller_out, _fee = payout_of(contract, PayoutKind.RULING, payout, split)
+        deposit_fee_share = _deposit_cost(row.ctx) - contract.seller_funding
+        payout_fee_share = contract.seller_funding - seller_out
+        assert 0 < payout_fee_share <= contract.payout_fee_cap_sat
+        expected = sum(FUNDS) - deposit_fee_share - payout_fee_share  # nothing lost but our fee shares
+        qtbot.waitUntil(lambda: wallet.balance().confirmed == expected and wallet.balance().unconfirmed == 0,
+                        timeout=WAIT_MS)
+    finally:
+        close_app(qtbot, app)
+
+
+def test_the_relays_dialog_keeps_only_relay_urls(qtbot: Any) -> None:
+    dlg = RelaysDialog(("wss://a.example",), False, None)
+    qtbot.addWidget(dlg)
+    text = dlg.findChild(QPlainTextEdit, "relays_text")
+    assert text.toPlainText() == "wss://a.example"
+    text.setPlainText("wss://a.example\nhttps://not-a-relay.example\n")
+    click(qtbot, dlg, "relays_save")
+    assert "expected wss://" in dlg.findChild(QLabel, "relays_error").text() and dlg.relays == ("wss://a.example",)
+    text.setPlainText(" wss://b.example \n\nwss://a.example:444\nwss://b.example")
+    click(qtbot, dlg, "relays_save")
+    assert dlg.relays == ("wss://b.example", "wss://a.example:444")
+
+
+def test_the_arbitrators_ruling_dialog_offers_the_contract_splits(qtbot: Any) -> None:
+    contract = contract_of(Side.SELL)
+    dlg = RuleDialog(contract, Unit.SAT, None)
+    qtbot.addWidget(dlg)
+    preset = dlg.findChild(QComboBox, "rule_preset")
+    assert dlg.split == contract.payout_split(PayoutKind.RELEASE)
+    preset.setCurrentIndex(1)
+    assert dlg.split == contract.payout_split(PayoutKind.CANCEL)
+    assert dlg.findChild(QLabel, "rule_seller").text() == amount(contract.seller_funding, Unit.SAT)
+    preset.setCurrentIndex(2)
+    assert dlg.split == (0, contract.escrow_value)
