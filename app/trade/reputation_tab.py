@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -117,7 +118,8 @@ class ArbitrationTab(QWidget):
         card = Card("Arbitrate for others", "arbitrator_card")
         self.keys = QLabel("—")
         self.keys.setObjectName("arbitrator_keys")
-        self.keys.setWordWrap(True)
+        self.keys.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.keys_text = ""
         copy = QPushButton("Copy keys")
         copy.setObjectName("copy_arbitrator_keys")
         copy.clicked.connect(self._copy)
@@ -133,9 +135,11 @@ class ArbitrationTab(QWidget):
         layout.addWidget(self.disputes, 1)
 
     def set_keys(self, ref: ArbitratorRef | None) -> None:
-        self.keys.setText("—" if ref is None else f"{ref.nostr}:{ref.escrow}")
+        """Shown a key a line (64 hex digits do not wrap); copied as NOSTR:ESCROW."""
+        self.keys_text = "" if ref is None else f"{ref.nostr}:{ref.escrow}"
+        self.keys.setText("—" if ref is None else f"Nostr {ref.nostr}\nEscrow {ref.escrow}")
 
     def _copy(self) -> None:
-        if self.keys.text() != "—":
-            copy_text(self.keys.text())
+        if self.keys_text:
+            copy_text(self.keys_text)
             status(self, "Arbitrator keys copied.")
