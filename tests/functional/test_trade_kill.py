@@ -3,9 +3,10 @@
 One trader (the seller, or the buyer) runs as its own process (tests/functional/trade_kill_worker.py: the
 same Party set-up as the in-process tests, pressing the next action its trade page shows); the other
 trader and the arbitrator run in this process, with a real sandbox node and a real local relay. The
-test reads the worker's lines and SIGKILLs it right after each state change it prints (or, now and
-then, a little later, while the step's effects and messages are under way) and at a random moment
-after some starts (seeded; the seed is printed). After each kill, on the dead worker's trade database:
+test reads the worker's lines and SIGKILLs it at each step — right after each state change it commits,
+its offer, its take and each user action it presses (the worker holds there until told to go on), or now
+and then a little later, while the step's effects and messages are under way — and at a random moment
+after some starts (seeded; the seed is printed; timing still varies between runs). After each kill, on the dead worker's trade database:
 SQLite's integrity check passes and every trade is in the state the worker last printed or further
 along the scenario's path (never earlier, never another branch); states printed later never go back
 either. A start that reached "synced" must have found the escrow's deposit on chain again (the rescan
@@ -59,9 +60,9 @@ from tests.unit.peer_harness import run
 pytestmark = pytest.mark.slow
 SEED_ENV = "TRADE_KILL_SEED"
 #: After a printed step: kill at once, or (this share of the time) a little later, effects running.
-LATE_KILL, LATE_DELAY = 0.3, (0.0, 0.1)
+LATE_KILL, LATE_DELAY = 0.4, (0.0, 0.1)
 #: Share of starts also killed at a random moment after "boot" (start-up, rescan, resumed effects).
-RANDOM_KILL, RANDOM_DELAY = 0.3, (0.0, 0.3)
+RANDOM_KILL, RANDOM_DELAY = 0.4, (0.0, 0.3)
 MAX_LIVES = 40
 LIFE_TIMEOUT = 90.0  # a life waits on the other side at most this long (a hang, not a step)
 
@@ -205,7 +206,7 @@ class Worker:
                 break  # torn by the kill
             text = raw.decode().rstrip("\n")
             kind = text.partition(" ")[0]
-            step = kind == "state" or (kind in ("offer", "trade") and kind not in self._announced)
+            step = kind in ("state", "action") or (kind in ("offer", "trade") and kind not in self._announced)
             if kind in ("offer", "trade"):
                 self._announced.add(kind)
             if step and self.rng.random() < LATE_KILL:

@@ -13,7 +13,7 @@ Every line goes out flushed, after the fact it reports, so a line the test reads
 committed state change, `fact output|spend TRADE TXID HEIGHT` for every escrow fact the chain watch
 finds (the re-check of the escrow on chain after a start), `offer ID` and `trade ID` (made, or found
 in the store after a restart), `action NAME TRADE`. After a step's line (a state change, the new offer,
-the take) the process holds until the test writes a line to its stdin, so the test's SIGKILL lands
+the take, a user action) the process holds until the test writes a line to its stdin, so the test's SIGKILL lands
 exactly there when it wants.
 """
 
@@ -102,7 +102,7 @@ class User:
             name = self.next_action(trade_id)
             if name:
                 await self.press(trade_id, name)
-                say("action", name, trade_id)
+                step("action", name, trade_id)  # committed; its effects (signing, broadcasting) not yet run
         except TradeError as e:  # refused in the state it reached meanwhile: the next update decides
             say("refused", trade_id, str(e).replace("\n", " ")[:200])
         finally:
