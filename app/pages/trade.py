@@ -98,7 +98,9 @@ class TradePage(Page):
         for tab in (self.trades, self.arbitration.disputes):
             tab.on_select = lambda _tid, tab=tab: self._show_detail(tab)
             tab.detail.action_requested.connect(lambda action, tid: self._start(self._act(action, tid), action))
-            tab.detail.chat_requested.connect(lambda tid, text, to: self._start(self._chat(tid, text, to), "chat"))
+            # Chat is not one of the page's flows: a message sent while a dialog is open must not be dropped.
+            tab.detail.chat_requested.connect(
+                lambda tid, text, to: self.ctx.spawn(self._guarded(self._chat(tid, text, to), "chat"), "chat"))
             tab.detail.export_requested.connect(self._ask_export)
         self.tab_widget.currentChanged.connect(lambda _i: self.refresh())
 
