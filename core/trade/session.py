@@ -3,8 +3,8 @@
 chain), then — once the node runs and the wallet's password is known — the relay pool, the trade keys
 and the TradeEngine. Used by the desktop app for the user's wallet and by the sandbox bots.
 
-Files live in one folder per network, named by the wallet's id, so a different wallet on the same
-network never sees trades whose keys it does not hold.
+Files live in one folder per network, named like the wallet's file (the CLI's layout), so two wallets
+never share a trade store.
 """
 
 from __future__ import annotations
