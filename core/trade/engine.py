@@ -38,7 +38,7 @@ from core.trade.nostr.keys import NostrKey
 from core.trade.nostr.nip59 import KIND_GIFT_WRAP, gift_wrap, unwrap
 from core.trade.offer_event import BookEntry
 from core.trade.protocol import step
-from core.trade.protocol_types import INLINE_OPS, Effect, Ev, Event, Op, State
+from core.trade.protocol_types import INLINE_OPS, Effect, Ev, Event, Op, State, Timer
 from core.trade.rules import send
 from core.trade.store import PendingEffect, TradeStore
 from core.trade.trade_keys import TradeKeys
@@ -258,8 +258,9 @@ class TradeEngine(TradeActions, ChainFacts):
     def event(self, kind: Ev, data: Mapping[str, Any] | None = None) -> Event:
         return Event(kind, dict(data or {}), None, int(self.clock()), self.tip)
 
-    async def apply(self, trade_id: str, event: Event, *, create: TradeContext | None = None) -> State:
-        """Apply one event (ProtocolError with nothing changed if refused); returns the new state."""
+    async def apply(self, trade_id: str, event: Event, *, create: TradeContext | None = None, drop_timer: str | None = None) -> State:
+        """Apply one event (ProtocolError with nothing changed if refused); returns the new state.
+        `drop_timer` names the timer that fired it, dropped in the same commit."""
         async with self.lock(trade_id):
             row = self.store.trade(trade_id)
             if row is None and create is None:
@@ -267,8 +268,10 @@ class TradeEngine(TradeActions, ChainFacts):
             role, state, ctx = (create.role, State.OFFER_OPEN, create) if row is None else (row.role, row.state, row.ctx)  # type: ignore[union-attr]
             new_state, new_ctx, effects = step(role, state, ctx, event)
             key = await self.signer_for(new_ctx)
+            dropped = [Timer.cancel(drop_timer)] if drop_timer else []
             pending = self.store.commit(
-                trade_id, state=new_state, ctx=new_ctx, effects=effects, incoming=event.msg, sign_send=self.sign_send(new_ctx, key)
+                trade_id, state=new_state, ctx=new_ctx, effects=[*effects, *dropped], incoming=event.msg,
+                sign_send=self.sign_send(new_ctx, key),
             )
         self._after(trade_id, state, new_state, effects, pending, created=row is None)
         return new_state
@@ -289,10 +292,10 @@ class TradeEngine(TradeActions, ChainFacts):
         if new is not old:
             self._enqueue(lambda: self._retry_parked(trade_id))
 
-    async def try_apply(self, trade_id: str, event: Event) -> State | None:
+    async def try_apply(self, trade_id: str, event: Event, *, drop_timer: str | None = None) -> State | None:
         """`apply`, with a refusal only logged (chain facts and timers may repeat or come late)."""
         try:
-            return await self.apply(trade_id, event)
+            return await self.apply(trade_id, event, drop_timer=drop_timer)
         except ProtocolError as e:
             log.debug("trade %s: %s ignored: %s", trade_id, event.kind.value, e)
             return None

@@ -69,8 +69,10 @@ class ChainFacts:
     async def _check_timers(self: TradeEngine) -> None:
         now = self.clock()
         for trade_id, name in self.store.due_timers(self.tip if self.tip >= 0 else -1, now):
-            self.store.drop_timer(trade_id, name)
-            await self.try_apply(trade_id, self.event(TIMER_EVENTS.get(name, Ev.TAKE_TIMEOUT), {"timer": name}))
+            # Dropped in the commit of its event: dropped first, a kill before that commit lost the timer.
+            event = self.event(TIMER_EVENTS.get(name, Ev.TAKE_TIMEOUT), {"timer": name})
+            if await self.try_apply(trade_id, event, drop_timer=name) is None:
+                self.store.drop_timer(trade_id, name)  # refused in this state: nothing left for it to do
         walls = [at for (_t, _n, _h, at) in self.store.timers() if at is not None]
         if self._timer_handle is not None:
             self._timer_handle.cancel()

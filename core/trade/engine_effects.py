@@ -426,8 +426,9 @@ class EffectRunner:
         else:
             r = dataclasses.replace(r, seller_sig=sig, seller_rating=ctx.my_rating, seller_rating_sig=rating_sig)
         ctx = dataclasses.replace(ctx, receipt=r.to_json())
-        after = (lambda: self.e.store.add_receipt(r.id, r.to_json())) if r.is_complete() else None
-        return Outcome(ctx, [send(MsgKind.RECEIPT_SIG, {"sig": sig, "rating": ctx.my_rating, "rating_sig": rating_sig})], after)
+        if r.is_complete():  # before the commit: after it, a kill would lose it (a re-run replaces it)
+            self.e.store.add_receipt(r.id, r.to_json())
+        return Outcome(ctx, [send(MsgKind.RECEIPT_SIG, {"sig": sig, "rating": ctx.my_rating, "rating_sig": rating_sig})])
 
     async def _save_receipt(self, row: TradeRow, args: dict[str, Any]) -> Outcome:
         r = Receipt(**(row.ctx.receipt or {}))

@@ -457,8 +457,8 @@ def test_a_message_deferred_before_a_kill_is_retried_on_start(tmp_path: Path) ->
     run(scenario)
 
 
-class Killed(BaseException):
-    """The app dies here (nothing after this point runs)."""
+class Killed(Exception):
+    """The app dies here: nothing after this point runs (the test restarts it from its files)."""
 
 
 @pytest.mark.parametrize("dies_while", ["signing", "publishing"])
@@ -486,5 +486,72 @@ def test_an_offer_made_just_before_a_kill_is_published_on_start(tmp_path: Path, 
             await b.wait(lambda: any(o.id == offer["id"] for o in b.e.offers()), timeout=20)
             trade = await b.e.take(offer["id"], AMOUNT, "sepa", BUYER_ACCOUNT)
             await s.wait_state(trade, S.CONTRACT_SIGNED)  # the maker answers the take of its published offer
+
+    run(scenario)
+
+
+def test_a_timer_due_as_the_app_is_killed_fires_after_the_start(tmp_path: Path) -> None:
+    """Regression: a due timer was dropped in one transaction and its event applied in the next; a kill in
+    between lost the timer for good — a take nobody answered stayed "take requested" forever (the same
+    for the deposit timeout and T1, the seller's last-resort refund). A timer is now dropped in the
+    commit of its event (or, if its event is refused, after that)."""
+
+    async def scenario() -> None:
+        async with world(tmp_path) as w:
+            s, b, a = w.seller, w.buyer, w.arbitrator
+            offer = await s.e.create_offer(Side.SELL, 100_000, 500_000, "EUR", ("sepa",), SELLER_ACCOUNT,
+                                           price=Decimal("50000"), arbitrator=a.e.keys.arbitrator_ref, confirmations=1)
+            await b.wait(lambda: any(o.id == offer.id for o in b.e.offers()))
+            await s.stop()  # the maker is away
+            trade = await b.e.take(offer.id, AMOUNT, "sepa", BUYER_ACCOUNT)
+            b.clock_offset = 16 * 60  # the take timed out
+            commit = b.e.store.commit
+
+            def dies_committing(trade_id: str, **kw: object) -> object:
+                if kw.get("state") is S.FAILED_BEFORE_DEPOSIT:
+                    raise Killed
+                return commit(trade_id, **kw)  # type: ignore[arg-type]
+
+            b.e.store.commit = dies_committing  # type: ignore[method-assign]
+            with pytest.raises(Killed):
+                await b.e.check_timers()
+            await b.restart()
+            await b.wait_state(trade, S.FAILED_BEFORE_DEPOSIT, timeout=20)
+            assert b.e.store.timers(trade) == []
+
+    run(scenario)
+
+
+def test_a_receipt_completed_by_our_signature_is_kept_despite_a_kill(tmp_path: Path) -> None:
+    """Regression: when our signature completed a trade's receipt (the other trader's half already in),
+    the receipt went into the receipts (our reputation records) only after the effect's commit; a kill
+    in between lost it — the effect was done. It is now stored before the commit (a re-run replaces it)."""
+
+    async def scenario() -> None:
+        async with world(tmp_path) as w:
+            s, b = w.seller, w.buyer
+            t = await open_trade(w)
+            trade = t.trade_id
+            await b.e.paid(trade, "SEPA")
+            await s.wait_state(trade, S.PAYMENT_SENT)
+            await s.e.received(trade, credited=True, sender_matches=True, not_reversible=True)
+            await b.wait_state(trade, S.PAYOUT_BROADCAST)
+            await w.mine(after=(b.ctx(trade).payout_txid,))
+            for p in (s, b):
+                await p.wait(lambda p=p: len(p.e.store.receipts()) == 1)
+            # The buyer rates: its new signature completes the receipt (the seller's half is in) — and the
+            # app dies saving it (once).
+            died = asyncio.Event()
+
+            def dies_saving(*_args: object) -> None:
+                died.set()
+                raise Killed
+
+            b.e.store.add_receipt = dies_saving  # type: ignore[method-assign]
+            await b.e.rate(trade, 4)
+            await asyncio.wait_for(died.wait(), TIMEOUT)
+            await b.restart()
+            await b.wait(lambda: b.e.store.receipts()[0]["buyer_rating"] == 4, timeout=20)
+            await s.wait(lambda: s.e.store.receipts()[0]["buyer_rating"] == 4)
 
     run(scenario)
