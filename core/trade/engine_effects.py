@@ -205,7 +205,10 @@ class EffectRunner:
                 msg.trade_id, role_of(offer, True), True, offer_json, pair.nostr.xonly, key_index=local["key_index"],
                 created_at=now, my_party=local["party"], my_account=local["account"], my_salt=local["salt"],
             )
-            event = Event.message(msg, now, self.e.tip, offer_open=status == "open" and now < offer.expires_at,
+            # A trade of this offer under way also means taken: a kill between its commit and the status
+            # change below left the offer "open" (until its OFFER_STATUS effect runs again).
+            busy = any(r.ctx.maker and r.ctx.offer.get("id") == offer_id for r in self.e.store.trades(open_only=True))
+            event = Event.message(msg, now, self.e.tip, offer_open=status == "open" and not busy and now < offer.expires_at,
                                   market_price=self.e.market_price(offer.currency))
             try:
                 await self.e.apply(msg.trade_id, event, create=ctx)

@@ -555,3 +555,29 @@ def test_a_receipt_completed_by_our_signature_is_kept_despite_a_kill(tmp_path: P
             await s.wait(lambda: s.e.store.receipts()[0]["buyer_rating"] == 4)
 
     run(scenario)
+
+
+def test_an_offer_taken_just_before_a_kill_is_not_taken_twice(tmp_path: Path) -> None:
+    """Regression: the maker records a take's new trade, then marks its offer taken (one take at a time);
+    a kill in between left the offer "open" with a trade under way, and a second take arriving before the
+    offer's status effect ran again started a second trade on the same offer. A trade of the offer under
+    way now counts as taken."""
+
+    async def scenario() -> None:
+        async with world(tmp_path) as w:
+            s, b, a = w.seller, w.buyer, w.arbitrator
+            offer = await s.e.create_offer(Side.SELL, 100_000, 500_000, "EUR", ("sepa",), SELLER_ACCOUNT,
+                                           price=Decimal("50000"), confirmations=1)
+            await b.wait(lambda: any(o.id == offer.id for o in b.e.offers()))
+            await a.wait(lambda: any(o.id == offer.id for o in a.e.offers()))
+            first = await b.e.take(offer.id, AMOUNT, "sepa", BUYER_ACCOUNT)
+            await s.wait_state(first, S.CONTRACT_SIGNED)
+            # What the kill left: the trade recorded, the offer still open (its status effect to run again);
+            # another taker still sees the offer open.
+            s.e.store.set_offer_status(offer.id, "open")
+            a.e.store.put_offer(offer.to_json(), mine=False, status="open")
+            second = await a.e.take(offer.id, 200_000, "sepa", "IBAN DE00 9999 other")
+            await a.wait_state(second, S.FAILED_BEFORE_DEPOSIT)
+            assert s.e.store.trade(second) is None and s.state(first) is S.CONTRACT_SIGNED
+
+    run(scenario)
