@@ -45,6 +45,7 @@ from core.trade.nostr.outbox import OutboxStore
 from core.trade.nostr.pool import RelayPool
 from core.trade.offer import ArbitratorRef, Side, check_hex32
 from core.trade.protocol_types import State
+from core.trade.session import trade_files_name
 from core.trade.store import TradeStore
 from core.trade.trade_keys import TradeKeys
 from core.trade.views import export_escrow, trade_view, trade_views, transcript
@@ -59,8 +60,9 @@ async def trading(args: argparse.Namespace) -> AsyncIterator[TradeEngine]:
     wallet = open_wallet(args)
     trades_dir = chain_dir(args) / "trades"
     trades_dir.mkdir(parents=True, exist_ok=True)
-    store = TradeStore(trades_dir / f"{args.wallet}.sqlite")
-    outbox = OutboxStore(trades_dir / f"{args.wallet}.nostr.sqlite")
+    name = trade_files_name(wallet)  # the same files the app uses for this wallet
+    store = TradeStore(trades_dir / f"{name}.sqlite")
+    outbox = OutboxStore(trades_dir / f"{name}.nostr.sqlite")
     watch = prepare_watch(store)
     peers = connect_peers(args, "connect_trade")
     cfg = LightNodeConfig(datadir=chain_dir(args) / "node", connect=peers, dns_seed=not peers, min_filter_peers=1 if peers else 2)

@@ -46,6 +46,13 @@ class SessionStatus:
     message: str = ""
 
 
+def trade_files_name(wallet: Any) -> str:
+    """The trade files' name for a wallet: its file's name (the app and `peerwallet-cli trade --wallet NAME`
+    see the same trades) plus its id, so a new seed saved under an old wallet's name never inherits the old
+    trades (their keys come from the old seed)."""
+    return f"{Path(wallet.db.path).stem or 'wallet'}-{str(wallet.info.wallet_id)[:8]}"
+
+
 class TradeSession:
     """See the module docstring. `scan_target` goes to the LightNode; `await start(...)` later;
     `await close()` before the node closes."""
@@ -56,8 +63,7 @@ class TradeSession:
         folder.mkdir(parents=True, exist_ok=True)
         self.wallet = wallet
         self.folder = folder
-        # Named after the wallet file, as `peerwallet-cli trade --wallet NAME` names it: both see the same trades.
-        self.name = Path(wallet.db.path).stem or "wallet"
+        self.name = trade_files_name(wallet)
         self.store = TradeStore(folder / f"{self.name}.sqlite")
         self.watch = prepare_watch(self.store)
         self.scan_target = TradeScanTarget(wallet, self.watch)

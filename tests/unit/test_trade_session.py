@@ -33,7 +33,9 @@ def test_files_are_named_by_the_wallet_and_the_scan_target_settles_a_new_birthda
         session.scan_target.before_scan(500)  # FilterSync's call before it scans
         assert wallet.birthday_height() > 0 and target.birthday_height() == wallet.birthday_height()
         assert target.scan_resume_height() == wallet.scan_resume_height()
-        assert (tmp_path / "trades" / "w.sqlite").exists()  # named like the wallet file (the CLI does the same)
+        # Named like the wallet file (as the CLI names them) plus the wallet id: a new seed saved as "w" later
+        # would not inherit these trades.
+        assert (tmp_path / "trades" / f"w-{wallet.info.wallet_id[:8]}.sqlite").exists()
         asyncio.run(session.close())
         asyncio.run(session.close())  # twice is fine
         with pytest.raises(TradeError):
