@@ -269,12 +269,12 @@ class Worker:
             store.close()
         for row in rows:
             self._see(row.trade_id, row.state, f"on disk after life {life.n} ({life.reason} kill)")
-        if life.ready:  # a start that synced re-checked every watched escrow on chain
-            for trade, txid, height in life.need:
-                assert ("output", trade, txid, str(height)) in life.facts, (
-                    f"life {life.n} synced without finding the deposit {txid[:16]} at {height} again (seed {self.seed}); "
-                    f"facts {life.facts}")
-                self.rechecks += 1
+        for trade, txid, height in life.need:  # a start that synced re-checked every watched escrow on chain
+            found = ("output", trade, txid, str(height)) in life.facts
+            assert found or not life.ready, (
+                f"life {life.n} synced without finding the deposit {txid[:16]} at {height} again (seed {self.seed}); "
+                f"facts {life.facts}")
+            self.rechecks += found
         self.disk = {row.trade_id: row for row in rows}
 
 
