@@ -14,6 +14,10 @@ of every open escrow). The trade completes — happy path, and through a dispute
 arbitrator's ruling it co-signs — with every balance exact to the satoshi less the two transactions'
 fees, no coin lost, no step's effect or single-shot message produced twice, and (happy path) both
 halves of the receipt exchanged.
+
+Below them, in-process regression tests for what kills exposed (or what a kill at the same kind of
+point would break): each puts an app into the state a kill leaves at one precise point — or makes it
+die there — starts it again, and checks that it goes on.
 """
 
 from __future__ import annotations
