@@ -119,11 +119,3 @@ def _network(name: str) -> Any:
 def my_reputation(store: TradeStore, identity: str) -> Reputation:
     """Our reputation from the receipts we hold."""
     return reputation_of(identity, store.receipts(identity))
-
-
-def peer_reputation(ctx: TradeContext) -> Reputation | None:
-    """The other trader's reputation from the receipts it presented (None before we know who it is)."""
-    party = ctx.peer_party
-    if party is None:
-        return None
-    return reputation_of(str(party.get("identity", "")), ctx.peer_receipts)
