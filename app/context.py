@@ -3,8 +3,8 @@ node and the wallet, and every task the app starts.
 
 Nothing here imports Qt: the context reports what happens to it as typed events (`NodeStarted`,
 `WalletOpened`, `SettingsChanged`) that the CoreBridge turns into signals. On the sandbox network it
-starts a local regtest chain (with traffic and a block timer) and connects the light node to it, so
-a first look shows a live network; elsewhere the node finds peers through DNS seeds (or the manual
+starts a local regtest chain (with traffic and a block timer) in a child process and connects the light
+node to it, so a first look shows a live network; elsewhere the node finds peers through DNS seeds (or the manual
 peer list, which then is the whole peer set, as Core's -connect).
 """
 
@@ -23,7 +23,8 @@ from app.appinfo import default_datadir
 from app.trade.runtime import TradeRuntime
 from core.chain.params import ChainParams, params_for
 from core.node.node import LightNode, LightNodeConfig
-from core.sandbox.node import SandboxConfig, SandboxNode
+from core.sandbox.node import SandboxConfig
+from core.sandbox.process import SandboxProcess
 from core.settings import NETWORKS, Settings, load_settings, parse_peer, save_settings
 from core.trade.session import SessionStatus
 from core.wallet.bip39 import generate_mnemonic
@@ -130,7 +131,7 @@ class AppContext:
         self.paths = AppPaths(datadir or default_datadir(), network)
         self.settings: Settings = settings if settings is not None else load_settings(self.paths.settings)
         self.sandbox_options = sandbox or SandboxOptions()
-        self.sandbox: SandboxNode | None = None
+        self.sandbox: SandboxProcess | None = None
         self.node: LightNode | None = None
         self.wallet: Wallet | None = None
         self.trade = TradeRuntime(self, lambda: self._emit(TradingChanged(self.trade.status)))
@@ -195,7 +196,8 @@ class AppContext:
         self.paths.network_dir.mkdir(parents=True, exist_ok=True)
         if self.is_sandbox:
             opts = self.sandbox_options
-            self.sandbox = SandboxNode(
+            # A child process: its chain work and its trade bots never hold the window's interpreter lock.
+            self.sandbox = SandboxProcess(
                 SandboxConfig(
                     self.paths.sandbox,
                     port=0,

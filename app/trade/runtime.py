@@ -3,8 +3,9 @@ local Nostr relay and the bot counterparties.
 
 The session's store and escrow watch open with the wallet, before the light node (which scans through
 the session's scan target); everything slow — the relay process, unlocking the trade keys, the relay
-pool, the engine, the bots' own wallets and nodes — starts in tasks the context owns, after the window
-shows. The sandbox relay needs the `nostr-relay` package (the `sandbox` extra; the app bundle carries
+pool, the engine — starts in tasks the context owns, after the window shows. The bots (their own
+wallets and light nodes) run inside the sandbox's child process (core.sandbox.process), off the
+window's interpreter lock. The sandbox relay needs the `nostr-relay` package (the `sandbox` extra; the app bundle carries
 it): without it trading on the sandbox is reported unavailable, not an error. Elsewhere the relays come
 from the settings (`trade_relays`), reached through the settings' proxy.
 """
@@ -16,11 +17,12 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from core.sandbox.errors import SandboxError
 from core.trade.engine import TradeEngine
-from core.trade.errors import RelayError, TradeError
+from core.trade.errors import RelayError
 from core.trade.nostr.relay_process import LocalRelay, local_relay_available
 from core.trade.offer import ArbitratorRef
-from core.trade.sandbox_bots import SandboxBots, sandbox_price
+from core.trade.sandbox_bots import sandbox_price
 from core.trade.session import SessionState, SessionStatus, TradeSession
 from core.wallet.errors import WrongPassword
 
@@ -38,8 +40,9 @@ class TradeRuntime:
         self.on_change = on_change
         self.session: TradeSession | None = None
         self.relay: LocalRelay | None = None
-        self.bots: SandboxBots | None = None
+        self.bots_started = False  # asked the sandbox process to run its trade bots
         self.bots_ready = False
+        self._bot_arbitrator: ArbitratorRef | None = None
         self.started = False
         self.status = SessionStatus(SessionState.OFF, "Open a wallet to trade.")
 
@@ -50,7 +53,7 @@ class TradeRuntime:
     @property
     def bot_arbitrator(self) -> ArbitratorRef | None:
         """The sandbox's bot arbitrator, once it runs."""
-        return self.bots.arbitrator_ref if self.bots is not None and self.bots_ready else None
+        return self._bot_arbitrator if self.bots_ready else None
 
     def _set(self, state: SessionState, message: str = "") -> None:
         self.status = SessionStatus(state, message)
@@ -81,9 +84,9 @@ class TradeRuntime:
         relays = await self._relays()
         if relays is None:
             return
-        if self.ctx.is_sandbox and self.ctx.sandbox_options.trade and self.bots is None and self.relay is not None:
-            self.bots = SandboxBots(self.ctx.paths.network_dir / "trade-bots", self.ctx.sandbox, self.relay.url)
-            self.ctx.spawn(self._start_bots(), "sandbox trade bots")
+        if self.ctx.is_sandbox and self.ctx.sandbox_options.trade and not self.bots_started and self.relay is not None:
+            self.bots_started = True
+            self.ctx.spawn(self._start_bots(self.relay.url), "sandbox trade bots")
         if self.session.wallet.info.encrypted:
             self._set(SessionState.LOCKED, "Enter the wallet password to unlock trading.")
             return
@@ -134,14 +137,16 @@ class TradeRuntime:
             raise
         self._set(SessionState.READY, f"Trading over {len(relays)} relay{'s' if len(relays) != 1 else ''}.")
 
-    async def _start_bots(self) -> None:
-        bots = self.bots
-        assert bots is not None
+    async def _start_bots(self, relay_url: str) -> None:
+        # The bots (their wallets and light nodes) run inside the sandbox's process (core.sandbox.process).
+        sandbox = self.ctx.sandbox
+        assert sandbox is not None
         try:
-            await bots.start()
-        except (TradeError, TimeoutError) as e:  # the user's own trading goes on without them
-            log.info("sandbox bots did not start: %s", e)
+            nostr, escrow = await sandbox.start_bots(self.ctx.paths.network_dir / "trade-bots", relay_url)
+        except SandboxError as e:  # the user's own trading goes on without them
+            log.info("%s", e)
             return
+        self._bot_arbitrator = ArbitratorRef(nostr, escrow)
         self.bots_ready = True
         self.on_change()
 
@@ -156,11 +161,10 @@ class TradeRuntime:
     async def close(self) -> None:
         """Everything: the session, the bots, the relay."""
         await self.close_session()
-        bots, self.bots = self.bots, None
-        self.bots_ready = False
-        if bots is not None:
-            with contextlib.suppress(Exception):
-                await bots.close()
+        started, self.bots_started, self.bots_ready = self.bots_started, False, False
+        if started and self.ctx.sandbox is not None and self.ctx.sandbox.running:
+            with contextlib.suppress(SandboxError):  # before their relay goes: no reconnecting bots
+                await self.ctx.sandbox.stop_bots()
         relay, self.relay = self.relay, None
         if relay is not None:
             await relay.stop()

@@ -9,11 +9,16 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from core.cli.main import parse_hostport
 from core.sandbox.control import handle_command
 from core.sandbox.events import TipChanged
 from core.sandbox.node import SandboxConfig, SandboxNode
+
+#: The trade bots' line commands (core.trade.sandbox_bots_control.COMMANDS; named here so a plain
+#: sandbox node does not import the trade package).
+BOT_COMMANDS = ("startbots", "stopbots")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,13 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=None, help="traffic random seed (printed when not given)")
     ap.add_argument(
         "--control", action="store_true",
-        help="read commands from stdin (fund ADDRESS SATS, generate N, waitheight H); stop at end of input",
+        help="read commands from stdin (fund ADDRESS SATS, generate N, waitheight H, inmempool TXID, "
+        "waitmempool TXID, startbots RELAY_URL FOLDER, stopbots); stop at end of input",
     )
     return ap
 
 
-async def _control(node: SandboxNode, stop: asyncio.Event) -> None:
-    """Answer stdin commands (core.sandbox.control) one line each; end of input stops the node."""
+async def _control(node: SandboxNode, stop: asyncio.Event, bots: list[Any]) -> None:
+    """Answer stdin commands (core.sandbox.control, and the trade bots' commands) one line each; end of
+    input stops the node. `bots` receives the BotsControl once a bots command came (closed at stop)."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     try:
@@ -47,7 +54,18 @@ async def _control(node: SandboxNode, stop: asyncio.Event) -> None:
         stop.set()
         return
     while line := await reader.readline():
-        print(await handle_command(node, line.decode(errors="replace"), node.params.network), flush=True)
+        text = line.decode(errors="replace")
+        words = text.split()
+        if words and words[0].lower() in BOT_COMMANDS:
+            if not bots:
+                # Imported on first use: a plain sandbox node never loads the trade package.
+                from core.trade.sandbox_bots_control import BotsControl
+
+                bots.append(BotsControl(node, lambda s: print(s, flush=True)))
+            answer = await bots[0].handle(text)
+        else:
+            answer = await handle_command(node, text, node.params.network)
+        print(answer, flush=True)
     stop.set()
 
 
@@ -60,7 +78,7 @@ async def _serve(cfg: SandboxConfig, control: bool = False) -> None:
             loop.add_signal_handler(sig, stop.set)
     node = SandboxNode(cfg)
     await node.start()
-    print(f"sandbox node listening on {cfg.host}:{node.port}, height {node.tip.height}", flush=True)
+    print(f"sandbox node listening on {cfg.host}:{node.port}, height {node.tip.height}, tip {node.tip.hash}", flush=True)
     events = node.subscribe()
 
     async def report() -> None:
@@ -70,8 +88,9 @@ async def _serve(cfg: SandboxConfig, control: bool = False) -> None:
                 print(f"tip {ev.height} {ev.hash}", flush=True)
 
     tasks = [asyncio.create_task(report())]
+    bots: list[Any] = []
     if control:
-        tasks.append(asyncio.create_task(_control(node, stop)))
+        tasks.append(asyncio.create_task(_control(node, stop, bots)))
     try:
         await stop.wait()
     finally:
@@ -79,6 +98,8 @@ async def _serve(cfg: SandboxConfig, control: bool = False) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for b in bots:
+            await b.close()
         await node.stop()
 
 

@@ -225,14 +225,23 @@ class SandboxNode:
     async def _traffic_loop(self, interval: float) -> None:
         gen = self.traffic
         assert gen is not None
+        chain = self.chain
+
+        def step() -> tuple[Transaction, AcceptResult] | None:
+            # One step on the chain thread: a faucet payment between proposing and accepting could take
+            # the coin the proposal spends, and the traffic's higher fee would then replace the payment.
+            proposal = gen.propose(chain.tip.height)
+            if proposal is None:
+                return None
+            result = chain.accept_tx(proposal.tx)
+            if isinstance(result, Accepted):
+                gen.accepted(proposal)
+            else:
+                gen.rejected(proposal)
+            return proposal.tx, result
+
         while True:
             await asyncio.sleep(interval)
-            proposal = await self.run(gen.propose, self.tip.height)
-            if proposal is None:
-                continue
-            result = await self.run(self.chain.accept_tx, proposal.tx)
-            if isinstance(result, Accepted):
-                await self.run(gen.accepted, proposal)
-                self.net.after_tx(proposal.tx, result)
-            else:
-                await self.run(gen.rejected, proposal)
+            done = await self.run(step)
+            if done is not None and isinstance(done[1], Accepted):
+                self.net.after_tx(*done)

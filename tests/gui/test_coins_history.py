@@ -21,7 +21,6 @@ from app.pages.send import SendPage
 from app.pages.transactions import TransactionsPage
 from core.consensus.hashes import Txid
 from core.wallet.psbt import psbt_from_base64, psbt_to_base64
-from tests.functional.sandbox_support import in_mempool
 from tests.gui.conftest import WAIT_MS, App, run
 from tests.gui.wallet_support import (
     COINS,
@@ -122,7 +121,7 @@ def test_psbt_export_sign_elsewhere_import_broadcast(funded: App, qtbot: Any) ->
     assert other_address(2) in {outputs.item(r, 0).text() for r in range(outputs.rowCount())}
     click(qtbot, review, "review_confirm")  # signed already: no password asked
     qtbot.waitUntil(lambda: send.last_sent is not None, timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: in_mempool(sbx, bytes(Txid.from_hex(send.last_sent))), timeout=WAIT_MS)
+    run(qtbot, sbx.wait_mempool(Txid.from_hex(send.last_sent)))
     assert wallet.tx_count() == 3
 
 
@@ -161,7 +160,7 @@ def test_details_cpfp_exports_and_search(funded: App, qtbot: Any, tmp_path: Path
     qtbot.waitUntil(lambda: wallet.tx_count() == 4, timeout=WAIT_MS)
     child = next(e for e in wallet.history(10)[0] if e.txid not in known)  # same-second rows order by txid
     assert child.label == "CPFP for From the faucet"
-    qtbot.waitUntil(lambda: in_mempool(sbx, bytes(child.txid)), timeout=WAIT_MS)
+    run(qtbot, sbx.wait_mempool(child.txid))
 
     # Search filters the rows; clearing it shows them all again.
     page.search.setText("faucet")

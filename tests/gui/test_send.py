@@ -19,7 +19,6 @@ from app.pages.transactions import TransactionsPage
 from core.consensus.hashes import Txid
 from core.mempool.feerate import FeeRate
 from core.settings import Unit
-from tests.functional.sandbox_support import in_mempool
 from tests.gui.conftest import WAIT_MS, App, run
 from tests.gui.wallet_support import (
     COINS,
@@ -94,7 +93,7 @@ def test_send_review_broadcast_confirm_then_bump(funded: App, qtbot: Any) -> Non
     click(qtbot, prompt, "password_ok")
     qtbot.waitUntil(lambda: page.last_sent is not None, timeout=WAIT_MS)
     txid = Txid.from_hex(page.last_sent)
-    qtbot.waitUntil(lambda: in_mempool(sbx, bytes(txid)), timeout=WAIT_MS)
+    run(qtbot, sbx.wait_mempool(txid))
     assert page.rows[0].address.text() == "" and len(page.rows) == 1  # the form is cleared
     fee = wallet.history(1)[0][0].fee
     assert fee is not None and fmt.amount(fee, page.unit) == fee_text
@@ -122,7 +121,8 @@ def test_send_review_broadcast_confirm_then_bump(funded: App, qtbot: Any) -> Non
     click(qtbot, prompt, "password_ok")
     qtbot.waitUntil(lambda: wallet.transaction(txid) is None and wallet.tx_count() == 3, timeout=WAIT_MS)
     new_txid = wallet.history(1)[0][0].txid
-    qtbot.waitUntil(lambda: in_mempool(sbx, bytes(new_txid)) and not in_mempool(sbx, bytes(txid)), timeout=WAIT_MS)
+    run(qtbot, sbx.wait_mempool(new_txid))
+    assert not run(qtbot, sbx.has_tx(txid))  # replaced
     qtbot.waitUntil(lambda: _cell(table, 0, 5) == str(new_txid), timeout=WAIT_MS)
     assert str(txid) not in {_cell(table, r, 5) for r in range(table.model().rowCount())}
     new = wallet.history(1)[0][0]

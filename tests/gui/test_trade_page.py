@@ -81,8 +81,7 @@ def mine_after(qtbot: Any, app: App, txid_hex: str) -> None:
     """Mine a block once the sandbox has the transaction in its mempool."""
     sbx = app.ctx.sandbox
     assert sbx is not None
-    key = bytes(Txid.from_hex(txid_hex))
-    qtbot.waitUntil(lambda: sbx.chain.mempool.get(key) is not None, timeout=WAIT_MS)
+    run(qtbot, sbx.wait_mempool(Txid.from_hex(txid_hex)))
     run(qtbot, sbx.generate(1))
 
 

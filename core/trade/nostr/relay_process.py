@@ -29,6 +29,7 @@ from types import TracebackType
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
+from core.childproc import die_with_parent
 from core.trade.errors import RelayError
 
 #: nostr-relay's cap is on the content length of one event; a gift-wrapped trade message of a few
@@ -89,16 +90,6 @@ def relay_config(datadir: Path, port: int) -> dict[str, object]:
     }
 
 
-def _die_with_parent() -> None:
-    """In the child before exec (Linux): ask for SIGTERM when the parent dies, so a relay never outlives
-    an app or test that crashed or was killed before it could stop it. Elsewhere: nothing."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-
-
 class LocalRelay:
     """`async with LocalRelay(datadir) as relay:` runs a relay at `relay.url` until the block ends."""
 
@@ -140,7 +131,7 @@ class LocalRelay:
                 *relay_command(config),
                 cwd=str(self.datadir), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True,  # its own process group: signals reach only the relay
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         finally:
             log.close()
