@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QPushButton, QTableView
@@ -10,9 +13,11 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QPushButto
 from app import format as fmt
 from app.bridge import CoreBridge
 from app.context import AppContext
-from app.models.coins import COIN, CoinRow, CoinsModel
+from app.models.coins import COIN, CoinColumns, CoinRow, CoinsModel
 from app.wallet_widgets import status
 from app.widgets import Card, Page, hbox, muted
+from core.wallet.errors import StorageError
+from core.wallet.wallet import Wallet
 
 
 class CoinsPage(Page):
@@ -23,6 +28,9 @@ class CoinsPage(Page):
         self.setObjectName("page_coins")
         self.ctx = ctx
         self._dirty = True
+        self._generation = 0  # of the latest read asked for; only its result is shown
+        self._shown = -1  # the generation whose rows the table shows
+        self._shown_changed = asyncio.Event()
         card = Card("Unspent outputs", "coins_list_card")
         self.summary = muted(QLabel(""))
         self.summary.setObjectName("coins_summary")
@@ -42,6 +50,7 @@ class CoinsPage(Page):
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setResizeContentsPrecision(0)  # fit the rows in view: measuring 1,000 rows took ~0.5 s
         header.setSectionResizeMode(COIN, QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         card.content.addWidget(self.table, 1)
@@ -68,30 +77,62 @@ class CoinsPage(Page):
             self.reload()
 
     def reload(self) -> None:
-        """Re-read the coins, keeping the selected ones selected (only while shown: a wallet with very many
-        coins takes a while to read; a hidden page re-reads when it is shown)."""
+        """Re-read the coins in a worker thread, then show them keeping the selected ones selected (only
+        while shown: a hidden page re-reads when it is shown). A later reload supersedes an earlier one."""
         if not self.isVisible() and self.ctx.wallet is not None:
             self._dirty = True
             return
         self._dirty = False
-        keep = {c.outpoint for c in self.selected()}
+        self._generation += 1
         wallet = self.ctx.wallet
-        unit = self.ctx.settings.unit
-        self.model.reload(wallet, unit)
         if wallet is None:
-            self.summary.setText("No wallet is open.")
-        else:
-            bal = wallet.balance()
-            n = len(self.model.rows)
-            self.summary.setText(
-                f"{n:,} coin{'s' if n != 1 else ''}: {fmt.amount(bal.spendable, unit)} spendable, "
-                f"{fmt.amount(bal.frozen, unit)} frozen, {fmt.amount(bal.immature, unit)} immature"
-            )
+            self._show(None, CoinColumns(), {}, self._generation)
+            return
+        if self._shown < 0:
+            self.summary.setText("Reading the coins…")
+        self.ctx.spawn(self._load(wallet, self._generation), "coins page read")
+
+    async def _load(self, wallet: Wallet, generation: int) -> None:
+        try:
+            cols, addr_labels = await wallet.coin_snapshot_async(CoinsModel.build)
+        except StorageError:  # the wallet closed meanwhile (another wallet opened, or the app closing)
+            return
+        if generation != self._generation or self.ctx.wallet is not wallet or not shiboken6.isValid(self):
+            return
+        self._show(wallet, cols, addr_labels, generation)
+
+    def _show(self, wallet: Wallet | None, cols: CoinColumns, addr_labels: dict[str, str], generation: int) -> None:
+        keep = {(bytes(c.outpoint.txid), c.outpoint.n) for c in self.selected()}
+        unit = self.ctx.settings.unit
+        self.model.set_rows(wallet, unit, cols, addr_labels)
+        self._update_summary()
         selection = self.table.selectionModel()
-        for row, coin in enumerate(self.model.rows):
-            if coin.outpoint in keep:
+        for row, coin in enumerate(zip(cols.txid, cols.vout, strict=True) if keep else ()):
+            if coin in keep:
                 selection.select(self.model.index(row, 0), selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
         self._update_buttons()
+        self._shown = generation
+        self._shown_changed.set()
+
+    def _update_summary(self) -> None:
+        wallet, unit = self.ctx.wallet, self.ctx.settings.unit
+        if wallet is None:
+            self.summary.setText("No wallet is open.")
+            return
+        bal = wallet.balance()
+        n = self.model.rowCount()
+        self.summary.setText(
+            f"{n:,} coin{'s' if n != 1 else ''}: {fmt.amount(bal.spendable, unit)} spendable, "
+            f"{fmt.amount(bal.frozen, unit)} frozen, {fmt.amount(bal.immature, unit)} immature"
+        )
+
+    async def wait_loaded(self) -> None:
+        """Return once the latest read's coins are in the table (tests; --screenshots via screenshot_hook)."""
+        while self._dirty or self._shown != self._generation:
+            self._shown_changed.clear()
+            await self._shown_changed.wait()
+
+    screenshot_hook = wait_loaded
 
     def selected(self) -> list[CoinRow]:
         return [self.model.coin(i.row()) for i in self.table.selectionModel().selectedRows()]
@@ -107,9 +148,13 @@ class CoinsPage(Page):
         wallet = self.ctx.wallet
         if wallet is None:
             return
-        for coin in self.selected():
+        for row in sorted(i.row() for i in self.table.selectionModel().selectedRows()):
+            coin = self.model.coin(row)
             if coin.frozen != frozen:
                 wallet.set_frozen(coin.outpoint, frozen)
+                self.model.set_frozen(row, frozen)  # at once; the re-read below agrees
+        self._update_summary()
+        self._update_buttons()
         self.reload()
 
     def spend_selected(self) -> None:

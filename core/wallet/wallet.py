@@ -20,19 +20,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.consensus.block import Block
 from core.consensus.hashes import BlockHash, Txid
 from core.consensus.network import Network, network_by_name
 from core.consensus.tx import OutPoint, Transaction
 from core.script.address import script_to_address
-from core.validation.deployments import COINBASE_MATURITY
 from core.wallet.bip39 import validate_mnemonic
 from core.wallet.errors import StorageError, WalletError
 from core.wallet.events import WalletEvent
 from core.wallet.keychain import DEFAULT_GAP_LIMIT, Keychain, KeychainKind
 from core.wallet.seed_access import SEED_RECORD, SeedAccess
+from core.wallet.snapshot import CoinSnapshot, coin_snapshot, query_unspent, read_off_loop
 from core.wallet.spending import WalletSpending
 from core.wallet.storage import labels as labels_store
 from core.wallet.storage.db import HistoryCursor, WalletDB
@@ -45,6 +45,8 @@ from core.wallet.storage.secrets import (
     record_aad,
 )
 from core.wallet.tracker import WalletBalance, WalletTracker
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -389,25 +391,14 @@ class Wallet(WalletSpending, SeedAccess):
     def unspent_rows(self, *, include_frozen: bool = True) -> list[tuple]:
         """Unspent outputs as lean tuples (txid, vout, value, script_pubkey, kind, index, height, frozen,
         immature) — the fast path under `coins()` and coin selection (no addresses, no labels)."""
+        return query_unspent(self.db.conn, self.tip_height, include_frozen)
+
+    async def coin_snapshot_async(self, build: Callable[[CoinSnapshot], T]) -> T:
+        """`build(snapshot)` of every unspent output and the labels a coin list shows, read and built in a
+        worker thread on a read-only connection of its own (core.wallet.snapshot): a wallet with very many
+        coins takes longer to read than the loop may block."""
         tip = self.tip_height
-        rows = self.db.conn.execute(
-            "SELECT o.txid, o.vout, o.value, o.script_pubkey, d.internal, o.idx, t.height, o.frozen,"
-            " CASE WHEN t.height IS NOT NULL AND t.height > ? THEN t.raw END"
-            " FROM outputs o JOIN transactions t ON t.txid = o.txid LEFT JOIN descriptors d ON d.id = o.descriptor_id"
-            " WHERE o.spent_by IS NULL" + ("" if include_frozen else " AND o.frozen = 0"),
-            (tip - COINBASE_MATURITY + 1,),
-        ).fetchall()
-        coinbase: dict[bytes, bool] = {}
-        kinds = {None: None, 0: KeychainKind.RECEIVE, 1: KeychainKind.CHANGE}
-        out = []
-        for txid, vout, value, spk, internal, idx, height, frozen, raw in rows:
-            immature = False
-            if raw is not None:  # only transactions less than COINBASE_MATURITY deep are parsed
-                if txid not in coinbase:
-                    coinbase[txid] = Transaction.parse(raw).is_coinbase()
-                immature = coinbase[txid]
-            out.append((txid, vout, value, spk, kinds[internal], idx, height, frozen == 1, immature))
-        return out
+        return await read_off_loop(self.db.path, lambda conn: build(coin_snapshot(conn, tip)))
 
     def coins(self, *, include_frozen: bool = True) -> list[Coin]:
         """Unspent outputs with their confirmations, maturity, freeze state, addresses and labels."""

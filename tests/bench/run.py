@@ -24,7 +24,7 @@ SUITES: dict[str, list[str]] = {
     "sandbox": ["sandbox_bench"],
     "node": ["node_headers_bench", "filters_bench", "node_lag_bench", "node_mempool_bench"],
     "validation": ["validation_bench"],
-    "app": ["app_start_bench", "app_lag_bench", "app_scroll_bench"],
+    "app": ["app_start_bench", "app_lag_bench", "app_scroll_bench", "app_coins_bench"],
     "packaging": ["packaging_bench"],
     "wallet": ["wallet_coinselect_bench", "wallet_storage_bench", "wallet_derive_bench", "wallet_model_bench"],
 }

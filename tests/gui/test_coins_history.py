@@ -55,15 +55,19 @@ def test_freeze_and_spend_selected_coin(funded: App, qtbot: Any) -> None:
     page = funded.window.show_page("coins")
     assert isinstance(page, CoinsPage)
     table = page.findChild(QTableView, "coins_table")
+    run(qtbot, page.wait_loaded())  # the coins are read off the loop
     assert [c.value for c in page.model.rows] == sorted(COINS, reverse=True)
 
     _select(table, [0])  # the 5,000,000 sat coin
     big = page.model.rows[0].outpoint
     click(qtbot, page, "freeze_coins")
     assert wallet.balance().frozen == COINS[0] and wallet.balance().spendable == COINS[1]
-    assert page.model.index(0, 3).data() == "frozen" and not page.spend.isEnabled()
+    assert page.model.index(0, 3).data() == "frozen" and not page.spend.isEnabled()  # at once
+    run(qtbot, page.wait_loaded())
+    assert page.model.rows[0].outpoint == big and page.model.index(0, 3).data() == "frozen"  # and after the re-read
+    assert [r.row() for r in table.selectionModel().selectedRows()] == [0]  # still selected
     click(qtbot, page, "unfreeze_coins")
-    assert wallet.balance().frozen == 0
+    assert wallet.balance().frozen == 0 and page.model.index(0, 3).data() != "frozen"
 
     _select(table, [1])  # spend exactly the 3,000,000 sat coin
     small = page.model.rows[1].outpoint
