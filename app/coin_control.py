@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import format as fmt
-from app.models.coins import COIN, CoinsModel
+from app.models.coins import COIN, CoinColumns, CoinsModel
 from core.consensus.tx import OutPoint
 from core.settings import Unit
 from core.wallet.wallet import Wallet
@@ -26,7 +26,11 @@ from core.wallet.wallet import Wallet
 class CoinControlDialog(QDialog):
     """Check the coins to spend; `selected` holds them when accepted (empty: automatic selection)."""
 
-    def __init__(self, wallet: Wallet, unit: Unit, chosen: Iterable[OutPoint], parent: QWidget | None) -> None:
+    def __init__(
+        self, wallet: Wallet, coins: tuple[CoinColumns, dict[str, str]], unit: Unit, chosen: Iterable[OutPoint],
+        parent: QWidget | None,
+    ) -> None:
+        """`coins`: CoinsModel.build's result (read off the loop by the caller: Wallet.coin_snapshot_async)."""
         super().__init__(parent)
         self.setObjectName("coin_control_dialog")
         self.setWindowTitle("Choose coins")
@@ -36,8 +40,8 @@ class CoinControlDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Only the checked coins are spent; whatever is left of them returns as change."))
         self.model = CoinsModel(checkable=True)
-        self.model.reload(wallet, unit)
-        self.model.checked = set(chosen) & {c.outpoint for c in self.model.rows if self.model.selectable(c)}
+        self.model.set_rows(wallet, unit, *coins)
+        self.model.check(chosen)
         self.table = QTableView()
         self.table.setObjectName("coin_control_table")
         self.table.setModel(self.model)
@@ -65,8 +69,7 @@ class CoinControlDialog(QDialog):
 
     def check(self, outpoints: Iterable[OutPoint]) -> None:
         """Check these coins (as a click on their boxes would)."""
-        for op in outpoints:
-            self.model.checked.add(op)
+        self.model.check(outpoints)
         self.model.layoutChanged.emit()
         self._update_total()
 
@@ -78,5 +81,5 @@ class CoinControlDialog(QDialog):
             self.total.setText(f"{n} coin{'s' if n != 1 else ''} checked: {fmt.amount(self.model.checked_total(), self.unit)}")
 
     def _ok(self) -> None:
-        self.selected = [c.outpoint for c in self.model.rows if c.outpoint in self.model.checked]
+        self.selected = self.model.checked_in_order()
         self.accept()

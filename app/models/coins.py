@@ -7,7 +7,7 @@ time it is shown.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, overload
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -102,6 +102,7 @@ class CoinsModel(QAbstractTableModel):
         self._wallet: Wallet | None = None
         self._addr_labels: dict[str, str] = {}
         self._addresses: dict[int, str] = {}  # row -> address, encoded when first shown
+        self._rows_by_key: dict[tuple[bytes, int], int] | None = None  # (txid, vout) -> row, made when needed
 
     @property
     def rows(self) -> CoinRows:
@@ -126,10 +127,28 @@ class CoinsModel(QAbstractTableModel):
         """Show `cols` (keeps check marks of coins still unspent)."""
         self.beginResetModel()
         self._wallet, self.unit = wallet, unit
-        self.cols, self._addr_labels, self._addresses = cols, addr_labels, {}
+        self.cols, self._addr_labels, self._addresses, self._rows_by_key = cols, addr_labels, {}, None
         if self.checked:
-            self.checked &= {OutPoint(Txid(t), n) for t, n in zip(cols.txid, cols.vout, strict=True)}
+            self.checked = {op for op in self.checked if self.row_of(op) is not None}
         self.endResetModel()
+
+    def row_of(self, outpoint: OutPoint) -> int | None:
+        """The row showing `outpoint` (None if it is not among the coins)."""
+        if self._rows_by_key is None:
+            self._rows_by_key = {key: i for i, key in enumerate(zip(self.cols.txid, self.cols.vout, strict=True))}
+        return self._rows_by_key.get((bytes(outpoint.txid), outpoint.n))
+
+    def check(self, outpoints: Iterable[OutPoint]) -> None:
+        """Add these coins to the checked ones, those shown and selectable only."""
+        for op in outpoints:
+            row = self.row_of(op)
+            if row is not None and not self.cols.frozen[row] and not self.cols.immature[row]:
+                self.checked.add(op)
+
+    def checked_in_order(self) -> list[OutPoint]:
+        """The checked coins in the table's order."""
+        rows = sorted(r for op in self.checked if (r := self.row_of(op)) is not None)
+        return [OutPoint(Txid(self.cols.txid[r]), self.cols.vout[r]) for r in rows]
 
     def set_frozen(self, row: int, frozen: bool) -> None:
         """Show a coin frozen or thawed at once (the wallet stored it; the next read agrees)."""
@@ -229,4 +248,5 @@ class CoinsModel(QAbstractTableModel):
         return True
 
     def checked_total(self) -> int:
-        return sum(c.value for c in self.rows if c.outpoint in self.checked)
+        """The checked coins' value in satoshis."""
+        return sum(self.cols.value[r] for op in self.checked if (r := self.row_of(op)) is not None)

@@ -30,6 +30,7 @@ from app.bridge import CoreBridge
 from app.coin_control import CoinControlDialog
 from app.context import AppContext
 from app.fee_control import TARGETS, FeeRateControl
+from app.models.coins import CoinsModel
 from app.pages.send_rows import RecipientRow
 from app.psbt_dialogs import PsbtExportDialog, PsbtImportDialog
 from app.spend_dialogs import await_dialog
@@ -221,8 +222,7 @@ class SendPage(Page):
         if self.coins is None or wallet is None:
             self.coins_summary.setText("Automatic: the wallet chooses which coins to spend.")
             return
-        values = {c.outpoint: c.value for c in wallet.coins()}
-        total = sum(values.get(op, 0) for op in self.coins)
+        total = sum(wallet.unspent_values(self.coins).values())
         n = len(self.coins)
         self.coins_summary.setText(f"Only {n} chosen coin{'s' if n != 1 else ''} ({fmt.amount(total, self.unit)}).")
 
@@ -348,7 +348,10 @@ class SendPage(Page):
         wallet = self.ctx.wallet
         if wallet is None:
             return
-        dialog = CoinControlDialog(wallet, self.unit, self.coins or (), self)
+        coins = await wallet.coin_snapshot_async(CoinsModel.build)  # off the loop: there may be very many
+        if self.ctx.wallet is not wallet:
+            return
+        dialog = CoinControlDialog(wallet, coins, self.unit, self.coins or (), self)
         if await await_dialog(dialog) == QDialog.DialogCode.Accepted:
             self.use_coins(dialog.selected)
 

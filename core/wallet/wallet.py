@@ -400,6 +400,17 @@ class Wallet(WalletSpending, SeedAccess):
         tip = self.tip_height
         return await read_off_loop(self.db.path, lambda conn: build(coin_snapshot(conn, tip)))
 
+    def unspent_values(self, outpoints: Sequence[OutPoint]) -> dict[OutPoint, int]:
+        """The value of each of `outpoints` that is an unspent output of the wallet (a lookup per coin)."""
+        out = {}
+        for op in outpoints:
+            row = self.db.conn.execute(
+                "SELECT value FROM outputs WHERE txid = ? AND vout = ? AND spent_by IS NULL", (bytes(op.txid), op.n)
+            ).fetchone()
+            if row is not None:
+                out[op] = row[0]
+        return out
+
     def coins(self, *, include_frozen: bool = True) -> list[Coin]:
         """Unspent outputs with their confirmations, maturity, freeze state, addresses and labels."""
         labels = {lb.ref: lb.label for lb in labels_store.all_labels(self.db) if lb.type == "output"}

@@ -93,6 +93,32 @@ def test_freeze_and_spend_selected_coin(funded: App, qtbot: Any) -> None:
     qtbot.waitUntil(lambda: [c.outpoint for c in page.model.rows] == [big], timeout=WAIT_MS)
 
 
+def test_coin_control_dialog_checks_only_spendable_coins(funded: App, qtbot: Any) -> None:
+    wallet = funded.ctx.wallet
+    assert wallet is not None
+    coins = sorted(wallet.coins(), key=lambda c: -c.value)
+    assert [c.value for c in coins] == sorted(COINS, reverse=True)
+    big, small = coins[0].outpoint, coins[1].outpoint
+    wallet.set_frozen(big)
+    send = funded.window.show_page("send")
+    assert isinstance(send, SendPage)
+    click(qtbot, send, "choose_coins")
+    dialog = wait_dialog(qtbot, "coin_control_dialog")
+    model = dialog.model  # read off the loop before the dialog opened
+    assert [c.outpoint for c in model.rows] == [big, small]
+    frozen_flags = model.flags(model.index(0, 0))
+    assert not frozen_flags & Qt.ItemFlag.ItemIsEnabled  # a frozen coin cannot be picked
+    assert not model.setData(model.index(0, 0), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    assert model.setData(model.index(1, 0), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    total = dialog.findChild(QLabel, "coin_control_total").text()
+    assert total.startswith("1 coin checked: 0.03") and "BTC" in total
+    click(qtbot, dialog, "coin_control_ok")
+    qtbot.waitUntil(lambda: send.coins == [small], timeout=WAIT_MS)
+    assert send.coins_summary.text().startswith("Only 1 chosen coin (0.03")
+    click(qtbot, send, "clear_coins")
+    assert send.coins is None and send.coins_summary.text().startswith("Automatic")
+
+
 def test_psbt_export_sign_elsewhere_import_broadcast(funded: App, qtbot: Any) -> None:
     wallet, sbx = funded.ctx.wallet, funded.ctx.sandbox
     assert wallet is not None and sbx is not None
