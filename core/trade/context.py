@@ -98,6 +98,7 @@ class TradeContext:
     dispute_by: str = ""
     dispute_reason: str = ""
     ruling: dict[str, Any] | None = None  # {"buyer_sat", "seller_sat", "psbt", "reason"}
+    ruling_accepted: bool = False  # we co-signed the ruling; its payout is broadcast (or about to be)
     payout_txid: str = ""
     payout_tx: str = ""  # the payout we broadcast (hex), to announce again until it confirms
     payout_kind: str = ""

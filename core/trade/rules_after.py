@@ -227,10 +227,12 @@ def h_ruling(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effect]]:
 def g_accept_ruling(ctx: TradeContext, ev: Event) -> None:
     if ctx.ruling is None:
         raise ProtocolError("there is no ruling to sign")
+    if ctx.ruling_accepted or ctx.payout_txid:  # a second click must not queue a second broadcast
+        raise ProtocolError("the ruling was accepted already: its payout is being broadcast")
 
 
 def h_accept_ruling(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effect]]:
-    return ctx, [Effect(Op.BROADCAST_PAYOUT, {"kind": PayoutKind.RULING.value})]
+    return _r(ctx, ruling_accepted=True), [Effect(Op.BROADCAST_PAYOUT, {"kind": PayoutKind.RULING.value})]
 
 
 # -- T1 ----------------------------------------------------------------------------------------------

@@ -198,6 +198,15 @@ def test_refund_only_after_t1_and_ruling_needs_a_ruling() -> None:
     no_ruling = dataclasses.replace(fx.ctx(State.DISPUTE_OPEN), ruling=None)
     with pytest.raises(ProtocolError):
         step(Role.SELLER, State.DISPUTE_OPEN, no_ruling, fx.event(Ev.ACCEPT_RULING))
+    ruled = fx.ctx(State.DISPUTE_OPEN)
+    assert ruled.ruling is not None
+    _, accepted, effects = step(Role.SELLER, State.DISPUTE_OPEN, ruled, fx.event(Ev.ACCEPT_RULING))  # once: fine
+    assert accepted.ruling_accepted and [e.op for e in effects] == [Op.BROADCAST_PAYOUT]
+    with pytest.raises(ProtocolError, match="accepted already"):  # twice (before the payout ran): refused
+        step(Role.SELLER, State.DISPUTE_OPEN, accepted, fx.event(Ev.ACCEPT_RULING))
+    broadcast = dataclasses.replace(ruled, payout_txid="ab" * 32)  # a context from before the flag existed
+    with pytest.raises(ProtocolError, match="accepted already"):
+        step(Role.SELLER, State.DISPUTE_OPEN, broadcast, fx.event(Ev.ACCEPT_RULING))
     arb = Fixture(Role.ARBITRATOR)
     for split in ((1, 1), (-5, arb.contract.escrow_value + 5), ("1", 2)):
         with pytest.raises(ProtocolError):
