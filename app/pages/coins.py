@@ -65,11 +65,18 @@ class CoinsPage(Page):
         self.spend.clicked.connect(self.spend_selected)
         card.content.addLayout(hbox(self.freeze, self.thaw, None, self.spend))
         self.body.addWidget(card, 1)
-        bridge.wallet_opened.connect(lambda _w: self.reload())
+        bridge.wallet_opened.connect(self._reload_on)
         bridge.wallet_changed.connect(self.reload)
-        bridge.chain_tip.connect(lambda _t: self.model.layoutChanged.emit())
-        bridge.settings_changed.connect(lambda *_: self.reload())
+        bridge.chain_tip.connect(self._on_tip)
+        bridge.settings_changed.connect(self._reload_on)
         self.reload()
+
+    # Bound methods, not lambdas: Qt drops a bound method's connection when the page is deleted.
+    def _reload_on(self, *_: object) -> None:
+        self.reload()
+
+    def _on_tip(self, *_: object) -> None:
+        self.model.layoutChanged.emit()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

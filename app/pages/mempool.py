@@ -71,12 +71,17 @@ class MempoolPage(Page):
 
         bridge.mempool_stats.connect(self.on_stats)
         bridge.mempool_txs.connect(self.on_txs)
-        bridge.block_connected.connect(lambda _h: self._maybe_estimate(force=True))
+        bridge.block_connected.connect(self._on_block)
         QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: self._apply_theme())
         if bridge.last_mempool is not None:
             self.on_stats(bridge.last_mempool)
 
+    # Bound methods, not lambdas: Qt drops a bound method's connection when the page is deleted.
+    def _on_block(self, *_: object) -> None:
+        self._maybe_estimate(force=True)
+
     # --- building ----------------------------------------------------------------------------------
+
     def _stats_card(self) -> Card:
         card = Card("Now", "mempool_stats_card")
         card.setFixedWidth(LEFT_WIDTH)

@@ -68,15 +68,22 @@ class OverviewPage(Page):
         self.body.addWidget(self._activity_card(), 1)
 
         bridge.sync_progress.connect(self.on_sync)
-        bridge.wallet_opened.connect(lambda _w: self.refresh_wallet())
+        bridge.wallet_opened.connect(self._refresh_wallet_on)
         bridge.wallet_changed.connect(self.refresh_wallet)
-        bridge.settings_changed.connect(lambda *_: self.refresh_wallet())
-        bridge.node_ready.connect(lambda _n: self.stage_label.setText("Connecting to peers…"))
+        bridge.settings_changed.connect(self._refresh_wallet_on)
+        bridge.node_ready.connect(self._on_node_ready)
         if bridge.last_sync is not None:
             self.on_sync(bridge.last_sync)
         self.refresh_wallet()
 
     # --- building ----------------------------------------------------------------------------------
+    # Bound methods, not lambdas: Qt drops a bound method's connection when the page is deleted.
+    def _refresh_wallet_on(self, *_: object) -> None:
+        self.refresh_wallet()
+
+    def _on_node_ready(self, *_: object) -> None:
+        self.stage_label.setText("Connecting to peers…")
+
     def _balance_card(self) -> Card:
         card = Card("Balance", "balance_card")
         self.balance_total = QLabel("—")

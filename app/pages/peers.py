@@ -73,11 +73,15 @@ class PeersPage(Page):
 
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
         bridge.peers_changed.connect(self.refresh)
-        bridge.node_ready.connect(lambda _n: self.refresh())
+        bridge.node_ready.connect(self._refresh_on)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+        self.refresh()
+
+    # Bound methods, not lambdas: Qt drops a bound method's connection when the page is deleted.
+    def _refresh_on(self, *_: object) -> None:
         self.refresh()
 
     def _node(self) -> LightNode | None:

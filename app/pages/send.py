@@ -39,7 +39,7 @@ from app.wallet_widgets import error_label, status
 from app.widgets import Card, Page, hbox, muted
 from core.consensus.tx import OutPoint
 from core.errors import PeerwalletError
-from core.settings import Unit
+from core.settings import Settings, Unit
 from core.wallet.spending import Draft, Payment
 from core.wallet.tx_details import describe_signed_psbt
 from core.wallet.wallet import Wallet
@@ -77,14 +77,25 @@ class SendPage(Page):
         self.body.addLayout(columns, 1)
         self.add_row()
 
-        bridge.wallet_opened.connect(lambda _w: self._wallet_state())
+        bridge.wallet_opened.connect(self._on_wallet_opened)
         bridge.wallet_changed.connect(self._on_wallet_changed)
-        bridge.node_ready.connect(lambda _n: self.refresh_estimates())
-        bridge.block_connected.connect(lambda _h: self.refresh_estimates())
-        bridge.settings_changed.connect(lambda s, _r: self._set_unit(s.unit))
+        bridge.node_ready.connect(self._estimates_on)
+        bridge.block_connected.connect(self._estimates_on)
+        bridge.settings_changed.connect(self._on_settings)
         self._wallet_state()
 
+    # Bound methods, not lambdas: Qt drops a bound method's connection when the page is deleted.
+    def _on_wallet_opened(self, *_: object) -> None:
+        self._wallet_state()
+
+    def _estimates_on(self, *_: object) -> None:
+        self.refresh_estimates()
+
+    def _on_settings(self, settings: Settings, _restart: object) -> None:
+        self._set_unit(settings.unit)
+
     # --- building ----------------------------------------------------------------------------------
+
     def _recipients_card(self) -> Card:
         card = Card("Recipients", "recipients_card")
         self.rows_box = QVBoxLayout()

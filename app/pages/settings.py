@@ -138,10 +138,15 @@ class SettingsPage(Page):
         self.body.addLayout(actions)
         self.body.addStretch(1)
 
-        bridge.settings_changed.connect(lambda s, _r: self.load(s))
+        bridge.settings_changed.connect(self._on_settings)
         self.load(ctx.settings)
 
+    # Bound methods, not lambdas: Qt drops a bound method's connection when the page is deleted.
+    def _on_settings(self, settings: Settings, _restart: object) -> None:
+        self.load(settings)
+
     # --- form <-> settings -------------------------------------------------------------------------
+
     def load(self, s: Settings) -> None:
         """Show `s` in the form."""
         self._peers = dict(s.manual_peers)

@@ -94,11 +94,18 @@ class TransactionsPage(Page):
         card.content.addLayout(hbox(self.details_button, self.bump_button, self.cpfp_button, None, csv, labels, imp))
         self.body.addWidget(card, 1)
 
-        bridge.wallet_opened.connect(lambda _w: self.reload())
+        bridge.wallet_opened.connect(self._reload_on)
         bridge.wallet_changed.connect(self._on_wallet_changed)
-        bridge.chain_tip.connect(lambda _t: self.model.tip_changed())
-        bridge.settings_changed.connect(lambda *_: self.reload())
+        bridge.chain_tip.connect(self._on_tip)
+        bridge.settings_changed.connect(self._reload_on)
         self.reload()
+
+    # Bound methods, not lambdas: Qt drops a bound method's connection when the page is deleted.
+    def _reload_on(self, *_: object) -> None:
+        self.reload()
+
+    def _on_tip(self, *_: object) -> None:
+        self.model.tip_changed()
 
     def _button(self, text: str, name: str, slot: Any) -> QPushButton:
         button = QPushButton(text)

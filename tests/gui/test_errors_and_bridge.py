@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
@@ -143,3 +144,25 @@ def test_screenshots_mode_saves_one_png_per_page(qapp: Any, tmp_path: Path) -> N
     for name in names:
         image = QImage(str(out / name))
         assert (image.width(), image.height()) == (1280, 800)
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=lambda s: s.key)
+def test_a_deleted_page_no_longer_hears_the_bridge(loop: asyncio.AbstractEventLoop, qtbot: Any, tmp_path: Path, spec: Any) -> None:
+    # Pages connect the bridge's signals to bound methods, which Qt disconnects when the page is deleted;
+    # a lambda would outlive the page and touch a deleted widget on the next signal.
+    ctx = AppContext("sandbox", tmp_path, settings=Settings())
+    bridge = CoreBridge(ctx)
+    page = spec.factory(ctx, bridge)
+    alive = shiboken6.isValid
+    assert alive(page)
+    shiboken6.delete(page)
+    assert not alive(page)
+    tip = ChainTip(1, BlockHash(bytes(32)), None)
+    bridge.wallet_opened.emit(None)
+    bridge.wallet_changed.emit()
+    bridge.settings_changed.emit(Settings(), ())
+    bridge.node_ready.emit(None)
+    bridge.chain_tip.emit(tip)
+    bridge.block_connected.emit(1)
+    bridge.peers_changed.emit()
+    qtbot.wait(0)  # queued deliveries, if any, run now: none may reach the deleted page
