@@ -292,7 +292,7 @@ class SendPage(Page):
             return
         self.task = self.ctx.spawn(coro, name)
 
-    def _draft(self, wallet: Wallet) -> tuple[Draft, str | None]:
+    async def _draft(self, wallet: Wallet) -> tuple[Draft, str | None]:
         """The draft of the form (PeerwalletError, shown inline, if a field or the wallet refuses)."""
         send_max = self.send_max.isChecked()
         failures = 0
@@ -305,7 +305,9 @@ class SendPage(Page):
         if failures:
             raise _FormError("Fix the marked recipient fields first.")
         payments = [Payment(v.address, v.amount or 0) for v in values]
-        draft = wallet.draft(payments, self.fee.fee_rate(), coins=self.coins, send_max=send_max, rbf=self.rbf.isChecked())
+        draft = await wallet.draft_async(
+            payments, self.fee.fee_rate(), coins=self.coins, send_max=send_max, rbf=self.rbf.isChecked()
+        )
         labels = [v.label for v in values if v.label]
         return draft, "; ".join(labels) or None
 
@@ -315,7 +317,7 @@ class SendPage(Page):
             return
         self.error.setText("")
         try:
-            draft, label = self._draft(wallet)
+            draft, label = await self._draft(wallet)
             tx = await review_and_send(wallet, draft, self.unit, self, label=label)
         except PeerwalletError as e:
             self.error.setText(describe_error(e, wallet, self.unit))
@@ -331,7 +333,7 @@ class SendPage(Page):
             return
         self.error.setText("")
         try:
-            draft, _ = self._draft(wallet)
+            draft, _ = await self._draft(wallet)
         except PeerwalletError as e:
             self.error.setText(describe_error(e, wallet, self.unit))
             return

@@ -29,6 +29,7 @@ from core.wallet.descriptors.keys import ExtKey
 from core.wallet.errors import TxBuilderError, WalletError
 from core.wallet.keychain import KeychainKind
 from core.wallet.psbt import Psbt, create_psbt, extract_transaction, finalize_psbt, sign_psbt
+from core.wallet.snapshot import query_unspent, read_off_loop
 from core.wallet.storage.secrets import Secret
 from core.wallet.tx_builder import (
     annotate_psbt,
@@ -101,6 +102,29 @@ class _Utxos(dict):
         return None if found is None else TxOut(*found)
 
 
+def candidates_from_rows(rows: Sequence[tuple], tip: int) -> tuple[list[Candidate], _Utxos]:
+    """Coin-selection candidates from `query_unspent` rows (pure: runs in a worker thread too)."""
+    cands: list[Candidate] = []
+    utxos = _Utxos()
+    weights: dict[tuple[int, bytes], int] = {}
+    change = KeychainKind.CHANGE
+    for txid, vout, value, spk, kind, _idx, height, frozen, immature in rows:
+        if immature:
+            continue
+        weight = weights.get((len(spk), spk[:3]))
+        if weight is None:
+            try:
+                weight = input_weight(spk)
+            except TxBuilderError:
+                continue  # a script we cannot size (and so cannot sign) is not spendable here
+            weights[(len(spk), spk[:3])] = weight  # the script type is fixed by length and first bytes
+        outpoint = OutPoint(Txid(txid), vout)
+        depth = 0 if height is None else max(tip - height + 1, 0)
+        cands.append(Candidate(outpoint, value, weight, depth, frozen, kind is change))
+        utxos[outpoint] = (value, spk)
+    return cands, utxos
+
+
 class WalletSpending:
     """Spending operations of `Wallet` (mixed in; uses its db, keychain, tracker, network and node)."""
 
@@ -111,26 +135,7 @@ class WalletSpending:
 
     def _candidates(self) -> tuple[list[Candidate], _Utxos]:
         w = self._w()
-        cands: list[Candidate] = []
-        utxos = _Utxos()
-        tip = w.tip_height
-        weights: dict[tuple[int, bytes], int] = {}
-        change = KeychainKind.CHANGE
-        for txid, vout, value, spk, kind, _idx, height, frozen, immature in w.unspent_rows():
-            if immature:
-                continue
-            weight = weights.get((len(spk), spk[:3]))
-            if weight is None:
-                try:
-                    weight = input_weight(spk)
-                except TxBuilderError:
-                    continue  # a script we cannot size (and so cannot sign) is not spendable here
-                weights[(len(spk), spk[:3])] = weight  # the script type is fixed by length and first bytes
-            outpoint = OutPoint(Txid(txid), vout)
-            depth = 0 if height is None else max(tip - height + 1, 0)
-            cands.append(Candidate(outpoint, value, weight, depth, frozen, kind is change))
-            utxos[outpoint] = (value, spk)
-        return cands, utxos
+        return candidates_from_rows(w.unspent_rows(), w.tip_height)
 
     def _peek_change(self) -> tuple[int, bytes]:
         """The next change index and script, without handing it out yet."""
@@ -185,6 +190,38 @@ class WalletSpending:
         (or every spendable coin) to the single payment, minus the fee. Errors: AddressError for a bad or
         wrong-network address, InsufficientFunds (with the shortfall), DustOutputError, TxBuilderError.
         """
+        recipients = self._recipients(payments, send_max)
+        cands, utxos = self._candidates()
+        _, change_script = self._peek_change()
+        tip = max(self._w().tip_height, 0)
+        psbt, fee, weight = self._build(cands, utxos, recipients, fee_rate, change_script, tip, coins, send_max, rbf, rng)
+        return self._describe(psbt, fee, weight)
+
+    async def draft_async(
+        self,
+        payments: Sequence[Payment],
+        fee_rate: FeeRate,
+        *,
+        coins: Sequence[OutPoint] | None = None,
+        send_max: bool = False,
+        rbf: bool = True,
+    ) -> Draft:
+        """`draft` with the coins read (a read-only snapshot of the file) and selected in a worker thread:
+        a wallet with very many coins takes longer than the loop may block (10,000 coins: ~100 ms)."""
+        w = self._w()
+        recipients = self._recipients(payments, send_max)
+        _, change_script = self._peek_change()
+        height = w.tip_height
+        tip = max(height, 0)
+
+        def build(conn: Any) -> tuple[Psbt, int, int]:
+            cands, utxos = candidates_from_rows(query_unspent(conn, height), height)
+            return self._build(cands, utxos, recipients, fee_rate, change_script, tip, coins, send_max, rbf, None)
+
+        psbt, fee, weight = await read_off_loop(w.db.path, build)
+        return self._describe(psbt, fee, weight)
+
+    def _recipients(self, payments: Sequence[Payment], send_max: bool) -> list[Recipient]:
         w = self._w()
         if not payments:
             raise WalletError("no recipients")
@@ -195,7 +232,13 @@ class WalletSpending:
             if p.amount <= 0 and not send_max:
                 raise WalletError(f"amount {p.amount} sat to {p.address} must be positive")
             recipients.append(Recipient(max(p.amount, 0), address_to_script(p.address.strip(), w.network), p.subtract_fee))
-        cands, utxos = self._candidates()
+        return recipients
+
+    def _build(
+        self, cands: list[Candidate], utxos: _Utxos, recipients: list[Recipient], fee_rate: FeeRate, change_script: bytes,
+        tip: int, coins: Sequence[OutPoint] | None, send_max: bool, rbf: bool, rng: random.Random | None,
+    ) -> tuple[Psbt, int, int]:
+        # No database access here: it runs in a worker thread for draft_async.
         required: list[Candidate] = []
         if coins is not None:
             chosen = {c.outpoint: c for c in cands}
@@ -205,13 +248,11 @@ class WalletSpending:
                 required.append(chosen[op])
             if not required:
                 raise WalletError("coin control selected no coins")
-        _, change_script = self._peek_change()
-        tip = max(w.tip_height, 0)
         psbt, built = build_psbt(
-            cands, utxos, recipients, fee_rate, change_script, tip, w.keychain, rbf=rbf,
+            cands, utxos, recipients, fee_rate, change_script, tip, self._w().keychain, rbf=rbf,
             rng=rng or random.Random(), required=required, allow_other_inputs=coins is None, sweep=send_max,
         )
-        return self._describe(psbt, built.fee, built.estimated_weight)
+        return psbt, built.fee, built.estimated_weight
 
     def bump_fee(self, txid: Txid, fee_rate: FeeRate) -> Draft:
         """A BIP125 replacement of our unconfirmed transaction `txid` paying `fee_rate`."""
