@@ -8,8 +8,8 @@ and how?) from the filters, not from memory. BIP158 filters cover both the outpu
 and the scripts its inputs spend, so the same script finds the deposit and its payout.
 
 `ChainWatch` turns blocks and mempool transactions into facts for the engine: an output to a watched
-escrow script (with its height, None when unconfirmed), a spend of a watched escrow outpoint, and tip
-changes (buffered until the engine attaches, since the node starts scanning first). It keeps no state
+escrow script (with its height, None when unconfirmed), a spend of a watched escrow outpoint, a
+disconnected block (a reorganisation), and tip changes (buffered until the engine attaches, since the node starts scanning first). It keeps no state
 that matters across restarts: the store has the trades, and the rescan rediscovers the rest.
 """
 
@@ -51,7 +51,14 @@ class EscrowSpend:
     height: int | None
 
 
-Fact = EscrowOutput | EscrowSpend
+@dataclass(frozen=True)
+class Disconnected:
+    """A block at `height` left the chain (a reorganisation): what it confirmed is unconfirmed again."""
+
+    height: int
+
+
+Fact = EscrowOutput | EscrowSpend | Disconnected
 
 
 class ChainWatch:
@@ -140,6 +147,7 @@ class ChainWatch:
 
     def block_disconnected(self, height: int, block_hash: BlockHash) -> None:
         self.tip_height = min(self.tip_height, height - 1)
+        self._emit(Disconnected(height))
 
 
 class TradeScanTarget:

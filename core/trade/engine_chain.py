@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from core.trade.chain_watch import EscrowOutput, EscrowSpend, Fact
+from core.trade.chain_watch import Disconnected, EscrowOutput, EscrowSpend, Fact
 from core.trade.engine_effects import classify_spend
 from core.trade.protocol_types import TIMER_EVENTS, Ev, State
 from core.trade.updates import TradeUpdate
@@ -28,6 +28,9 @@ class ChainFacts:
             self._enqueue(lambda: self._on_fact(item))
 
     async def _on_fact(self: TradeEngine, fact: Fact) -> None:
+        if isinstance(fact, Disconnected):
+            await self._on_disconnected(fact.height)
+            return
         row = self.store.trade(fact.trade_id)
         if row is None or row.ctx.contract is None:
             return
@@ -50,10 +53,25 @@ class ChainFacts:
             if fact.height is not None:
                 await self.try_apply(fact.trade_id, self.event(Ev.PAYOUT_CONFIRMED, {"txid": txid, "height": fact.height}))
 
+    async def _on_disconnected(self: TradeEngine, height: int) -> None:
+        """A reorganisation: deposits and payouts confirmed at `height` or above are unconfirmed again."""
+        for trade_id, entry in list(self._deposit_heights.items()):
+            if entry[3] >= height:
+                del self._deposit_heights[trade_id]
+        for row in self.store.trades():
+            if row.ctx.deposit_height >= height:
+                await self.try_apply(row.trade_id, self.event(Ev.DEPOSIT_REORGED, {"height": height}))
+            if row.ctx.payout_height >= height:
+                await self.try_apply(row.trade_id, self.event(Ev.PAYOUT_REORGED, {"height": height}))
+
     async def _on_tip(self: TradeEngine, height: int) -> None:
         for trade_id, (txid, vout, tx, dep_height) in list(self._deposit_heights.items()):
             row = self.store.trade(trade_id)
-            if row is None or row.state not in (State.CONTRACT_SIGNED, State.DEPOSIT_BROADCAST, State.FAILED_BEFORE_DEPOSIT):
+            waiting = row is not None and (
+                row.state in (State.CONTRACT_SIGNED, State.DEPOSIT_BROADCAST, State.FAILED_BEFORE_DEPOSIT)
+                or row.ctx.deposit_height < 0  # reorganised away after it had confirmed
+            )
+            if row is None or not waiting:
                 self._deposit_heights.pop(trade_id, None)
                 continue
             if height - dep_height + 1 >= row.ctx.contract_obj().confirmations:

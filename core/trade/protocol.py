@@ -101,7 +101,7 @@ def _trader_common() -> dict[tuple[State, Ev], Transition]:
         (S.PAYOUT_BROADCAST, Ev.PAYOUT_CONFIRMED): _to(S.COMPLETED, a.h_completed, a.g_payout_confirmed),
         (S.PAYOUT_BROADCAST, Ev.RELEASED): _same(a.h_note),
         (S.COMPLETED, Ev.RATE): _same(a.h_rate, a.g_rate),
-        (S.COMPLETED, Ev.PAYOUT_CONFIRMED): _same(a.h_note),
+        (S.COMPLETED, Ev.PAYOUT_CONFIRMED): _same(a.h_payout_confirmed, a.g_payout_confirmed),
         (S.DISPUTE_OPEN, Ev.ACCEPT_RULING): _same(a.h_accept_ruling, a.g_accept_ruling),
     }
     pre = (S.TAKE_REQUESTED, S.CONTRACT_SIGNED)
@@ -109,7 +109,11 @@ def _trader_common() -> dict[tuple[State, Ev], Transition]:
     t |= _rows(pre, (Ev.CANCEL,), _to(S.FAILED_BEFORE_DEPOSIT, r.h_abort))
     t |= {(S.TAKE_REQUESTED, Ev.TAKE_TIMEOUT): _to(S.FAILED_BEFORE_DEPOSIT, r.h_abort)}
     t |= {(S.CONTRACT_SIGNED, Ev.DEPOSIT_TIMEOUT): _to(S.FAILED_BEFORE_DEPOSIT, r.h_abort)}
-    t |= _rows(CONFIRMED, (Ev.DEPOSIT_CONFIRMED,), _same(a.h_note))
+    t |= _rows(CONFIRMED, (Ev.DEPOSIT_CONFIRMED,), _same(r.h_deposit_reconfirmed, r.g_deposit_seen))
+    # A reorganisation taking the deposit's block away: back to waiting for it (the buyer must not pay).
+    t |= {(S.DEPOSIT_CONFIRMED, Ev.DEPOSIT_REORGED): _to(S.DEPOSIT_BROADCAST, r.h_deposit_reorged, r.g_deposit_reorged)}
+    t |= _rows(CONFIRMED[1:], (Ev.DEPOSIT_REORGED,), _same(r.h_deposit_reorged, r.g_deposit_reorged))
+    t |= _rows(SPENT, (Ev.PAYOUT_REORGED,), _same(a.h_payout_reorged, a.g_payout_reorged))
     for kind, (payout, target) in SPEND_EVENTS.items():
         t |= _rows((*FUNDED, S.PAYOUT_BROADCAST), (kind,), _to(target, a.spent(payout)))
         if target is not S.PAYOUT_BROADCAST:
@@ -175,6 +179,8 @@ def _arbitrator_table() -> dict[tuple[State, Ev], Transition]:
     t |= _rows(open_or_ruled, (Ev.M_EVIDENCE,), _same(a.h_evidence, a.g_evidence))
     t |= _rows(open_or_ruled, (Ev.DEPOSIT_SEEN,), _same(a.h_note))
     t |= _rows(open_or_ruled, (Ev.DEPOSIT_CONFIRMED,), _same(r.h_arb_deposit))
+    t |= _rows(open_or_ruled, (Ev.DEPOSIT_REORGED,), _same(r.h_deposit_reorged, r.g_deposit_reorged))
+    t |= _rows(SPENT, (Ev.PAYOUT_REORGED,), _same(a.h_payout_reorged, a.g_payout_reorged))
     targets = {Ev.RELEASED: S.COMPLETED, Ev.CANCEL_PAID: S.COOP_CANCELLED, Ev.RULING_PAID: S.ARBITRATED, Ev.REFUNDED: S.REFUNDED_AFTER_T1}
     for kind, (payout, _) in SPEND_EVENTS.items():
         t |= _rows(open_or_ruled, (kind,), _to(targets[kind], a.spent(payout)))

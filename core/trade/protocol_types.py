@@ -65,6 +65,8 @@ class Ev(enum.StrEnum):
     RULING_PAID = "chain.ruling_paid"
     REFUNDED = "chain.refunded"
     PAYOUT_CONFIRMED = "chain.payout_confirmed"
+    DEPOSIT_REORGED = "chain.deposit_reorged"  # the block holding the deposit was disconnected
+    PAYOUT_REORGED = "chain.payout_reorged"  # the block holding the payout was disconnected
     # timers
     TAKE_TIMEOUT = "timer.take"
     DEPOSIT_TIMEOUT = "timer.deposit"

@@ -372,6 +372,32 @@ def h_deposit_confirmed(ctx: TradeContext, ev: Event) -> tuple[TradeContext, lis
     return ctx, [*eff, notify("pay_now" if ctx.role is Role.BUYER else "deposit_confirmed")]
 
 
+def g_deposit_reorged(ctx: TradeContext, ev: Event) -> None:
+    """Chain: a disconnected block at `height` held our confirmed deposit."""
+    if ctx.deposit_height < 0 or ctx.deposit_height < ev.data["height"]:
+        raise ProtocolError("the deposit was not in a disconnected block")
+
+
+def h_deposit_reorged(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effect]]:
+    """The deposit is unconfirmed again: its confirmations, T1 and the refund path start over once it is
+    mined again. A buyer who has not paid yet must wait for it (the state goes back to DEPOSIT_BROADCAST)."""
+    ctx = _r(ctx, deposit_height=-1, refund_available=False)
+    text = "a chain reorganisation took the deposit's block away: it is unconfirmed again"
+    if ctx.role is Role.BUYER:
+        text += "; do not pay before it confirms again"
+    eff = [Timer.cancel("t1"), Timer.cancel("t1_warning"), notify("deposit_reorged")]
+    return ctx.note(text), eff
+
+
+def h_deposit_reconfirmed(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effect]]:
+    """Chain: the deposit confirmed (again, after a reorganisation: T1 restarts from its new height)."""
+    if ctx.deposit_height >= 0:
+        return ctx, []  # a repeat (mempool then block, a rescan)
+    ctx, eff = h_deposit_confirmed(ctx, ev)
+    eff = [e for e in eff if e.op is not Op.NOTIFY]
+    return ctx.note(f"the deposit confirmed again at height {ev.data['height']}"), [*eff, notify("deposit_confirmed")]
+
+
 def h_deposit_confirmed_first(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effect]]:
     ctx, eff = h_deposit_confirmed(ctx, ev)
     return ctx, [*_buyer_details(ctx), *eff]

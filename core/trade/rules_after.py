@@ -279,7 +279,20 @@ def g_payout_confirmed(ctx: TradeContext, ev: Event) -> None:
 
 
 def h_payout_confirmed(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effect]]:
+    if ctx.payout_height == ev.data["height"]:
+        return ctx, []  # a repeat (a rescan)
     return _r(ctx, payout_height=ev.data["height"]), [notify("payout_confirmed")]
+
+
+def g_payout_reorged(ctx: TradeContext, ev: Event) -> None:
+    if ctx.payout_height < 0 or ctx.payout_height < ev.data["height"]:
+        raise ProtocolError("the payout was not in a disconnected block")
+
+
+def h_payout_reorged(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effect]]:
+    """The payout is unconfirmed again (it is announced again until it confirms)."""
+    ctx = _r(ctx, payout_height=-1)
+    return ctx.note("a chain reorganisation took the payout's block away: it is unconfirmed again"), [notify("payout_reorged")]
 
 
 def h_completed(ctx: TradeContext, ev: Event) -> tuple[TradeContext, list[Effect]]:

@@ -37,6 +37,7 @@ S = State
 NOW = 1_700_000_100
 T1 = 10
 DEPOSIT_HEIGHT = 200
+PAYOUT_HEIGHT = DEPOSIT_HEIGHT + 3
 
 
 def key(label: str) -> NostrKey:
@@ -163,9 +164,10 @@ class Fixture:
             ctx = dataclasses.replace(
                 ctx, contract=c.to_json(), buyer_sig=c.sign(BUYER.escrow), seller_sig=c.sign(SELLER.escrow),
                 deposit_txid=str(self.outpoint.txid), deposit_vout=self.outpoint.n, deposit_tx=self.combined.tx.serialize().hex(),
+                deposit_height=DEPOSIT_HEIGHT,
             )
             if state in (S.COMPLETED, S.COOP_CANCELLED, S.ARBITRATED, S.REFUNDED_AFTER_T1):
-                ctx = dataclasses.replace(ctx, payout_txid="ab" * 32)
+                ctx = dataclasses.replace(ctx, payout_txid="ab" * 32, payout_height=PAYOUT_HEIGHT)
             return ctx
         if state is S.OFFER_OPEN:
             return ctx
@@ -192,6 +194,8 @@ class Fixture:
         )
         if state in (S.PAYOUT_BROADCAST, S.COMPLETED, S.COOP_CANCELLED, S.ARBITRATED, S.REFUNDED_AFTER_T1):
             ctx = dataclasses.replace(ctx, payout_txid="ab" * 32)
+        if state in (S.COMPLETED, S.COOP_CANCELLED, S.ARBITRATED, S.REFUNDED_AFTER_T1):
+            ctx = dataclasses.replace(ctx, payout_height=PAYOUT_HEIGHT)
         return ctx
 
     @property
@@ -225,7 +229,9 @@ class Fixture:
             Ev.RATE: lambda: Event(kind, {"rating": 5}, now=NOW),
             Ev.DEPOSIT_SEEN: lambda: Event(kind, {**chain, "height": -1}, now=NOW),
             Ev.DEPOSIT_CONFIRMED: lambda: Event(kind, {**chain, "height": DEPOSIT_HEIGHT}, now=NOW),
-            Ev.PAYOUT_CONFIRMED: lambda: Event(kind, {"txid": "ab" * 32, "height": DEPOSIT_HEIGHT + 3}, now=NOW),
+            Ev.PAYOUT_CONFIRMED: lambda: Event(kind, {"txid": "ab" * 32, "height": PAYOUT_HEIGHT + 1}, now=NOW),
+            Ev.DEPOSIT_REORGED: lambda: Event(kind, {"height": DEPOSIT_HEIGHT}, now=NOW),
+            Ev.PAYOUT_REORGED: lambda: Event(kind, {"height": PAYOUT_HEIGHT}, now=NOW),
             Ev.M_TAKE: lambda: self._m(MsgKind.TAKE, self._take_body(), offer_open=True),
             Ev.M_ACCEPT: lambda: self._m(MsgKind.ACCEPT, {
                 "contract": c.to_json(), "sig": peer_sig_of_contract, "identity_sig": self._identity(peer), "receipts": []}),
