@@ -86,6 +86,8 @@ class TradeEngine(TradeActions, ChainFacts):
 
     async def start(self) -> None:
         """Resume every trade and start listening (see the module docstring)."""
+        # A relay that requires NIP-42 authentication sees the keys we subscribe with, and only those.
+        self.pool.auth_keys = lambda: list(self._my_keys.values())
         await self._add_key(self.keys.identity)
         recent = self.clock() - RECENT
         for row in self.store.trades():

@@ -21,6 +21,7 @@ from typing import Any
 
 from core.trade.errors import NostrError, RelayError
 from core.trade.nostr.event import Event
+from core.trade.nostr.keys import NostrKey
 from core.trade.nostr.outbox import OutboxState, OutboxStore
 from core.trade.nostr.relay import Backoff, RelayClient
 from core.trade.nostr.relay_messages import (
@@ -75,10 +76,13 @@ class RelayPool:
         connect_timeout: float = 10.0,
         proxy: str | None = None,
         rng: random.Random | None = None,
+        auth_keys: Callable[[], Sequence[NostrKey]] | None = None,
     ) -> None:
         if not urls or len(set(urls)) != len(urls):
             raise RelayError("a pool needs one or more distinct relay URLs")
         self.outbox = outbox
+        #: The keys a relay that requires NIP-42 authentication sees (the engine sets its own keys).
+        self.auth_keys = auth_keys
         self._ok_timeout = ok_timeout
         self._retry_delay = retry_delay
         rng = rng or random.Random()
@@ -91,6 +95,7 @@ class RelayPool:
                 connect_timeout=connect_timeout,
                 proxy=proxy,
                 rng=random.Random(rng.random()),
+                auth_keys=self._auth_keys,
             )
             for url in urls
         }
@@ -103,6 +108,9 @@ class RelayPool:
         self._retry_handle: asyncio.TimerHandle | None = None
         self._started = False
         self._closed = False
+
+    def _auth_keys(self) -> Sequence[NostrKey]:
+        return self.auth_keys() if self.auth_keys is not None else ()
 
     async def __aenter__(self) -> RelayPool:
         self.start()

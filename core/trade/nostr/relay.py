@@ -5,6 +5,11 @@ loss it waits an exponential backoff with jitter and reconnects (subscriptions a
 events are verified and re-checked against the subscription's filters before they reach the listener;
 malformed frames are counted and dropped, never raised into the loop. `publish` sends an event and
 waits for the relay's OK for it (a Future per event id).
+
+NIP-42: the relay's challenge is kept for the connection; only when the relay says it needs it (a
+subscription CLOSED, or an event refused, with "auth-required:") do we answer with a kind-22242 event
+signed by each of our keys (`auth_keys`), then send the subscription or the event again. No key is
+shown to a relay that does not ask (the relay sees our subscriptions' keys anyway).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -23,12 +28,16 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from core.trade.errors import NostrError, RelayError
 from core.trade.nostr.event import Event
+from core.trade.nostr.keys import NostrKey
 from core.trade.nostr.relay_messages import (
     MAX_MESSAGE_CHARS,
+    AuthMessage,
+    ClosedMessage,
     EventMessage,
     NoticeMessage,
     OkMessage,
     RelayMessage,
+    auth_message,
     check_filter,
     close_message,
     event_message,
@@ -38,6 +47,8 @@ from core.trade.nostr.relay_messages import (
 )
 
 log = logging.getLogger(__name__)
+KIND_AUTH = 22242
+AUTH_REQUIRED = "auth-required:"
 
 
 class RelayState(StrEnum):
@@ -94,8 +105,10 @@ class RelayClient:
         connect_timeout: float = 10.0,
         proxy: str | None = None,
         rng: random.Random | None = None,
+        auth_keys: Callable[[], Sequence[NostrKey]] | None = None,
     ) -> None:
         self.url = url
+        self.auth_keys = auth_keys  # the keys to authenticate with when the relay requires it (NIP-42)
         self.stats = RelayStats()
         self._listener = listener
         self._on_connect = on_connect
@@ -110,6 +123,10 @@ class RelayClient:
         self._closing = asyncio.Event()
         self.connected = asyncio.Event()
         self.state = RelayState.IDLE
+        self._challenge: str | None = None  # this connection's NIP-42 challenge
+        self.authenticated: set[str] = set()  # keys (x-only hex) authenticated on this connection
+        self._auth_lock = asyncio.Lock()
+        self._auth_tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -129,6 +146,7 @@ class RelayClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self.state = RelayState.CLOSED
+        await self._cancel_auth_tasks()
         self._fail_pending("relay client closed")
 
     async def wait_connected(self, timeout: float) -> None:
@@ -154,24 +172,60 @@ class RelayClient:
             await self._send_if_connected(close_message(sub_id))
 
     async def publish(self, event: Event, timeout: float) -> OkMessage:
-        """Send `event` and wait for the relay's OK; RelayError if not connected, lost or timed out."""
+        """Send `event` and wait for the relay's OK; RelayError if not connected, lost or timed out. An
+        event refused with "auth-required:" is sent once more after authenticating (NIP-42)."""
+        ok = await self._send_for_ok(event_message(event), event.id, timeout)
+        if not ok.accepted and ok.message.startswith(AUTH_REQUIRED) and await self.authenticate(timeout):
+            ok = await self._send_for_ok(event_message(event), event.id, timeout)
+        return ok
+
+    async def authenticate(self, timeout: float = 10.0) -> bool:
+        """Answer this connection's challenge with every `auth_keys` key not authenticated yet; True if
+        one more key is authenticated now (False without a challenge, keys, or the relay's consent)."""
+        async with self._auth_lock:
+            challenge, keys = self._challenge, self.auth_keys() if self.auth_keys is not None else []
+            if challenge is None:
+                return False
+            added = False
+            for key in keys:
+                if key.xonly in self.authenticated:
+                    continue
+                event = Event.sign(key, KIND_AUTH, "", [["relay", self.url], ["challenge", challenge]])
+                ok = await self._send_for_ok(auth_message(event), event.id, timeout)
+                if ok.accepted:
+                    self.authenticated.add(key.xonly)
+                    added = True
+                else:
+                    log.info("relay %s refused our authentication: %s", self.url, ok.message)
+            return added
+
+    async def _send_for_ok(self, text: str, event_id: str, timeout: float) -> OkMessage:
         ws = self._ws
         if ws is None or not self.connected.is_set():
             raise RelayError(f"{self.url}: not connected")
-        fut = self._pending_ok.get(event.id)
+        fut = self._pending_ok.get(event_id)
         if fut is None or fut.done():
             fut = asyncio.get_running_loop().create_future()
-            self._pending_ok[event.id] = fut
+            self._pending_ok[event_id] = fut
         try:
-            await ws.send(event_message(event))
+            await ws.send(text)
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError as exc:
-            raise RelayError(f"{self.url}: no OK for {event.id[:16]} within {timeout}s") from exc
+            raise RelayError(f"{self.url}: no OK for {event_id[:16]} within {timeout}s") from exc
         except ConnectionClosed as exc:
-            raise RelayError(f"{self.url}: connection lost while publishing") from exc
+            raise RelayError(f"{self.url}: connection lost while sending") from exc
         finally:
-            if self._pending_ok.get(event.id) is fut and fut.done():
-                del self._pending_ok[event.id]
+            if self._pending_ok.get(event_id) is fut and fut.done():
+                del self._pending_ok[event_id]
+
+    async def _resubscribe_after_auth(self, sub_id: str) -> None:
+        try:
+            if await self.authenticate():
+                filters = self._subs.get(sub_id)
+                if filters is not None:
+                    await self._send_if_connected(req_message(sub_id, filters))
+        except RelayError as exc:
+            log.info("relay %s: authentication failed (%s)", self.url, exc)
 
     # -- internals -------------------------------------------------------------------------------
     async def _send_if_connected(self, text: str) -> None:
@@ -179,6 +233,14 @@ class RelayClient:
         if ws is not None and self.connected.is_set():
             with contextlib.suppress(ConnectionClosed):  # the reconnect re-sends subscriptions
                 await ws.send(text)
+
+    async def _cancel_auth_tasks(self) -> None:
+        tasks, self._auth_tasks = self._auth_tasks, set()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     def _fail_pending(self, reason: str) -> None:
         for fut in self._pending_ok.values():
@@ -214,6 +276,7 @@ class RelayClient:
 
     async def _session(self, ws: ClientConnection) -> None:
         self._ws = ws
+        self._challenge, self.authenticated = None, set()
         try:
             for sub_id, filters in list(self._subs.items()):
                 await ws.send(req_message(sub_id, filters))
@@ -230,6 +293,7 @@ class RelayClient:
             self.connected.clear()
             self._ws = None
             self._fail_pending("connection lost")
+            await self._cancel_auth_tasks()
             with contextlib.suppress(Exception):
                 await ws.close()
 
@@ -251,6 +315,12 @@ class RelayClient:
         elif isinstance(msg, NoticeMessage):
             self.stats.notices.append(msg.message)
             del self.stats.notices[:-20]
+        elif isinstance(msg, AuthMessage):
+            self._challenge = msg.challenge
+        elif isinstance(msg, ClosedMessage) and msg.message.startswith(AUTH_REQUIRED) and msg.sub_id in self._subs:
+            task = asyncio.get_running_loop().create_task(self._resubscribe_after_auth(msg.sub_id))
+            self._auth_tasks.add(task)
+            task.add_done_callback(self._auth_tasks.discard)
         try:
             self._listener(self, msg)
         except Exception:  # a listener bug must not kill the connection

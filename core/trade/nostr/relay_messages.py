@@ -67,7 +67,8 @@ class NoticeMessage:
 
 @dataclass(frozen=True)
 class AuthMessage:
-    """["AUTH", challenge] (NIP-42); we do not authenticate, the message is only recorded."""
+    """["AUTH", challenge] (NIP-42): the relay's challenge for this connection (core.trade.nostr.relay
+    answers it when the relay says a subscription or an event needs authentication)."""
 
     challenge: str
 
@@ -168,6 +169,11 @@ def req_message(sub_id: str, filters: list[dict[str, Any]]) -> str:
 def close_message(sub_id: str) -> str:
     """["CLOSE", sub_id] as text."""
     return dumps_compact(["CLOSE", _sub_id(sub_id)])
+
+
+def auth_message(event: Event) -> str:
+    """["AUTH", event] (NIP-42): a signed kind-22242 answer to the relay's challenge."""
+    return dumps_compact(["AUTH", event.to_json()])
 
 
 def event_message(event: Event) -> str:
