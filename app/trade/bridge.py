@@ -18,7 +18,7 @@ from core.trade.session import SessionState
 from core.trade.updates import TradeUpdate
 
 #: Updates that only say "look again" (no notice of their own).
-QUIET = frozenset({"book", "tip", "offer", "effect_done", "state"})
+QUIET = frozenset({"book", "tip", "offer", "effect_done", "state", "caught_up"})
 
 
 class TradeBridge(QObject):

@@ -35,7 +35,7 @@ from core.trade.errors import MessageError, NostrError, NotAllowedError, Protoco
 from core.trade.messages import Delivery, MsgKind, WireMessage, classify, decode_message
 from core.trade.nostr.event import Event as NostrEvent
 from core.trade.nostr.keys import NostrKey
-from core.trade.nostr.nip59 import KIND_GIFT_WRAP, gift_wrap, unwrap
+from core.trade.nostr.nip59 import KIND_GIFT_WRAP, TWO_DAYS, gift_wrap, unwrap
 from core.trade.offer_event import BookEntry
 from core.trade.protocol import step
 from core.trade.protocol_types import INLINE_OPS, Effect, Ev, Event, Op, State, Timer
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 RUMOR_KIND = 4383
 #: Finished trades still listened to for this long (late receipts, chat).
 RECENT = 7 * 24 * 3600
+#: Meta key: the wall-clock time of the last start whose stored gift wraps were all processed.
+WRAPS_CAUGHT_UP = "gift_wraps_caught_up"
 
 
 class TradeEngine(TradeActions, ChainFacts):
@@ -71,6 +73,8 @@ class TradeEngine(TradeActions, ChainFacts):
         self._changed = asyncio.Event()
         self._locks: dict[str, asyncio.Lock] = {}
         self._queue: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._job_failures = 0
+        self._wrap_since: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._my_keys: dict[str, NostrKey] = {}
         self._subs: dict[str, Any] = {}
@@ -88,6 +92,11 @@ class TradeEngine(TradeActions, ChainFacts):
         """Resume every trade and start listening (see the module docstring)."""
         # A relay that requires NIP-42 authentication sees the keys we subscribe with, and only those.
         self.pool.auth_keys = lambda: list(self._my_keys.values())
+        # Gift wraps we processed at an earlier start are not asked for again: from the last start that
+        # caught up, less NIP-59's two days of backdating (and an hour of clock skew).
+        started = int(self.clock())
+        caught_up = self.store.get_meta(WRAPS_CAUGHT_UP)
+        self._wrap_since = int(caught_up) - TWO_DAYS - 3600 if caught_up and caught_up.isdigit() else None
         await self._add_key(self.keys.identity)
         recent = self.clock() - RECENT
         for row in self.store.trades():
@@ -108,6 +117,7 @@ class TradeEngine(TradeActions, ChainFacts):
             self.watch.tip_height = scanned
             self._enqueue(lambda: self._on_tip(scanned))
         self.watch.attach(self._on_chain)
+        self._spawn(self._mark_caught_up(started, list(self._subs.values())), "gift wraps caught up")
         await self.subscribe_book()
         await self.republish_offers()
         for pending in self.store.pending_effects():
@@ -161,6 +171,7 @@ class TradeEngine(TradeActions, ChainFacts):
             except asyncio.CancelledError:
                 raise
             except Exception:  # one bad input must not stop the engine
+                self._job_failures += 1
                 log.exception("trade engine job failed")
             finally:
                 self._queue.task_done()
@@ -218,8 +229,21 @@ class TradeEngine(TradeActions, ChainFacts):
         if key.xonly in self._my_keys:
             return
         self._my_keys[key.xonly] = key
-        flt = {"kinds": [KIND_GIFT_WRAP], "#p": [key.xonly]}
+        flt: dict[str, Any] = {"kinds": [KIND_GIFT_WRAP], "#p": [key.xonly]}
+        if self._wrap_since is not None:
+            flt["since"] = max(self._wrap_since, 0)
         self._subs[key.xonly] = await self.pool.subscribe([flt], self._on_wrap)
+
+    async def _mark_caught_up(self, started: int, subs: list[Any]) -> None:
+        """Once every relay has sent the stored gift wraps for our keys and each one is processed, the
+        next start need not ask for what was stored before `started` (a failed job keeps them asked for)."""
+        failures = self._job_failures
+        for sub in subs:
+            await sub.all_eose.wait()
+        await self._queue.join()
+        if self._job_failures == failures:
+            self.store.set_meta(WRAPS_CAUGHT_UP, str(started))
+            self.emit(TradeUpdate("", None, "caught_up", {"since": started}))
 
     def my_key(self, xonly: str) -> NostrKey:
         return self._my_keys[xonly]

@@ -49,6 +49,7 @@ class PoolSubscription:
     callback: EventCallback
     eose: asyncio.Event = field(default_factory=asyncio.Event)
     eose_relays: set[str] = field(default_factory=set)
+    all_eose: asyncio.Event = field(default_factory=asyncio.Event)  # every relay of the pool has
     closed_by: dict[str, str] = field(default_factory=dict)
     _seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
@@ -240,6 +241,8 @@ class RelayPool:
             if sub is not None:
                 sub.eose_relays.add(client.url)
                 sub.eose.set()
+                if sub.eose_relays >= self.relays.keys():
+                    sub.all_eose.set()
         elif isinstance(msg, ClosedMessage):
             sub = self._subs.get(msg.sub_id)
             if sub is not None:
