@@ -220,6 +220,7 @@ class SandboxProcess:
         self._exit_reason = reason
         self._fail_pending(reason)
         self._tip_changed.set()  # wakes wait_height, which then sees the exit
+        self._events.put_nowait(f"botsfailed {reason}")  # wakes start_bots
 
     def _unsolicited(self, line: str) -> None:
         if line.startswith("tip "):

@@ -3,6 +3,7 @@ processes, real pipes, a real light node connecting to the child over loopback."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import signal
@@ -79,6 +80,24 @@ def test_a_dead_child_fails_commands_instead_of_hanging(tmp_path: Path) -> None:
                 await sbx.wait_mempool(Txid(bytes(32)), 60)  # answered by the child's death, not the timeout
             with pytest.raises(SandboxError, match="exit"):
                 await sbx.generate(1)
+        finally:
+            await sbx.stop()
+
+    run(scenario)
+
+
+def test_waiting_for_the_bots_ends_when_the_child_dies(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        sbx = SandboxProcess(SandboxConfig(tmp_path / "s", initial_blocks=101), PARAMS)
+        await sbx.start()
+        try:
+            waiting = asyncio.create_task(sbx.start_bots(tmp_path / "bots", "ws://127.0.0.1:1"))  # no relay there
+            await asyncio.sleep(0)  # a yield, not a wait: the task sends "startbots" before our next command
+            assert not await sbx.has_tx(Txid(bytes(32)))  # answered after "startbots": the bots are starting now
+            assert sbx._proc is not None and not waiting.done()
+            os.killpg(sbx._proc.pid, signal.SIGKILL)
+            with pytest.raises(SandboxError, match="bots did not start"):
+                await asyncio.wait_for(waiting, 60)
         finally:
             await sbx.stop()
 
