@@ -26,6 +26,7 @@ from app.trade.book import OfferBookTab
 from app.trade.bridge import TradeBridge
 from app.trade.create import CreateOfferTab, OfferForm
 from app.trade.my_offers import MyOffersTab
+from app.trade.notices import TradeNotifier
 from app.trade.relays_dialog import RelaysDialog
 from app.trade.reputation_tab import ArbitrationTab, ReputationTab
 from app.trade.step_dialogs import (
@@ -105,6 +106,7 @@ class TradePage(Page):
         self.tab_widget.currentChanged.connect(lambda _i: self.refresh())
 
         self.trade_bridge = TradeBridge(ctx, self)
+        self.notifier = TradeNotifier(self.trade_bridge.notice, self)
         self.trade_bridge.status.connect(self._on_status)
         self.trade_bridge.changed.connect(self._changed)
         # Bound methods, not lambdas: Qt disconnects them when the page is deleted (the bridge lives on).

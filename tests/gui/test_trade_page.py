@@ -105,6 +105,8 @@ def test_buy_from_the_bot_chat_pay_release_rate(loop: Any, qtbot: Any, tmp_path:
     app, page = start_trading(qtbot, tmp_path / "data", PASSWORD)
     ctx, wallet = app.ctx, app.ctx.wallet
     assert wallet is not None
+    notices: list[str] = []  # what the trade announced (tray or status bar), whichever page is open
+    page.notifier.shown.connect(notices.append)
     try:
         # An encrypted wallet: trading waits for the password.
         qtbot.waitUntil(lambda: ctx.trade.status.state is SessionState.LOCKED, timeout=WAIT_MS)
@@ -159,6 +161,7 @@ def test_buy_from_the_bot_chat_pay_release_rate(loop: Any, qtbot: Any, tmp_path:
         qtbot.waitUntil(lambda: chat.count() == 2, timeout=WAIT_MS)
         assert chat.item(0).text().startswith("You") and "paying by SEPA" in chat.item(0).text()
         assert chat.item(1).text().startswith("Seller") and "sandbox bot" in chat.item(1).text()
+        assert f"Trade {trade[:8]}: a new chat message." in notices
         # The exported transcript is evidence anyone can check: every message verifies on its own.
         run(qtbot, page.export(trade, "chat", tmp_path / "chat.json"))
         exported = json.loads((tmp_path / "chat.json").read_text())["messages"]
@@ -170,6 +173,8 @@ def test_buy_from_the_bot_chat_pay_release_rate(loop: Any, qtbot: Any, tmp_path:
         mine_after(qtbot, app, ctx_row.ctx.deposit_txid)
         paid = wait_action(qtbot, page, "I have paid")
         assert detail.findChild(QLabel, "trade_state").text() == "Deposit confirmed: pay the seller now"
+        assert any(n.startswith(f"Trade {trade[:8]}: the deposit confirmed: pay the seller now") for n in notices)
+        assert app.window.statusBar().currentMessage().startswith(f"Trade {trade[:8]}:")  # no tray offscreen
         qtbot.mouseClick(paid, Qt.MouseButton.LeftButton)
         dlg = wait_dialog(qtbot, "paid_dialog")
         dlg.findChild(QLineEdit, "paid_note").setText("SEPA reference 42")
