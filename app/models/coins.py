@@ -18,7 +18,7 @@ from core.consensus.tx import OutPoint
 from core.script.address import script_to_address
 from core.settings import Unit
 from core.wallet.keychain import KeychainKind
-from core.wallet.snapshot import CoinSnapshot, coin_snapshot
+from core.wallet.snapshot import CoinSnapshot
 from core.wallet.wallet import Wallet
 
 COLUMNS = ("Amount", "Address", "Confirmations", "State", "Label", "Coin")
@@ -113,15 +113,6 @@ class CoinsModel(QAbstractTableModel):
     def build(snapshot: CoinSnapshot) -> tuple[CoinColumns, dict[str, str]]:
         """The columns and the address labels (pure: runs in a worker thread too)."""
         return CoinColumns(snapshot), snapshot.address_labels
-
-    def reload(self, wallet: Wallet | None, unit: Unit = Unit.BTC) -> None:
-        """Re-read the wallet's coins on the loop (the coin-control dialog; the page reads off the loop
-        through `Wallet.coin_snapshot_async` and `set_rows`)."""
-        if wallet is None:
-            self.set_rows(None, unit, CoinColumns(), {})
-            return
-        cols, addr_labels = self.build(coin_snapshot(wallet.db.conn, wallet.tip_height))
-        self.set_rows(wallet, unit, cols, addr_labels)
 
     def set_rows(self, wallet: Wallet | None, unit: Unit, cols: CoinColumns, addr_labels: dict[str, str]) -> None:
         """Show `cols` (keeps check marks of coins still unspent)."""

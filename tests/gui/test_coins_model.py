@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from app.models.coins import ADDRESS, AMOUNT, COIN, LABEL, STATE, CoinColumns, CoinsModel
 from core.consensus.hashes import Txid
 from core.script.address import script_to_address
+from core.wallet.snapshot import coin_snapshot
 from core.wallet.wallet import Wallet
 from tests.bench.wallet_model_bench import build
 
@@ -35,7 +36,7 @@ def test_columns_show_the_wallets_coins_with_labels_and_states(qtbot: Any, tmp_p
         model = CoinsModel(checkable=True)
         model.set_rows(wallet, model.unit, off_loop, addr_labels)
         on_loop = CoinsModel()
-        on_loop.reload(wallet)
+        on_loop.set_rows(wallet, on_loop.unit, *CoinsModel.build(coin_snapshot(wallet.db.conn, wallet.tip_height)))
         assert [(c.outpoint, c.value) for c in model.rows] == [(c.outpoint, c.value) for c in on_loop.rows]
         assert [c.value for c in model.rows] == sorted((c.value for c in coins), reverse=True)
 
