@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -54,7 +55,10 @@ async def await_dialog(dialog: QDialog) -> int:
             dialog.reject()
 
 
-def _buttons(dialog: QDialog, ok_text: str, ok_name: str, cancel_name: str) -> QDialogButtonBox:
+def dialog_buttons(
+    dialog: QDialog, ok_text: str, ok_name: str, cancel_name: str
+) -> tuple[QDialogButtonBox, QPushButton]:
+    """OK (named `ok_name`, default) and Cancel (named `cancel_name`, rejects `dialog`)."""
     box = QDialogButtonBox()
     ok = box.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
     ok.setObjectName(ok_name)
@@ -62,7 +66,7 @@ def _buttons(dialog: QDialog, ok_text: str, ok_name: str, cancel_name: str) -> Q
     cancel = box.addButton(QDialogButtonBox.StandardButton.Cancel)
     cancel.setObjectName(cancel_name)
     box.rejected.connect(dialog.reject)
-    return box
+    return box, ok
 
 
 class ReviewDialog(QDialog):
@@ -118,7 +122,7 @@ class ReviewDialog(QDialog):
         if draft.parent is not None and draft.package_rate is not None:
             facts.add("review_package", "Parent + child rate", fmt.fee_rate(draft.package_rate))
         layout.addLayout(facts)
-        box = _buttons(self, action, "review_confirm", "review_cancel")
+        box, _ = dialog_buttons(self, action, "review_confirm", "review_cancel")
         box.accepted.connect(self.accept)
         layout.addWidget(box)
 
@@ -142,7 +146,7 @@ class PasswordDialog(QDialog):
         layout.addWidget(self.input)
         self.error = error_label("password_error")
         layout.addWidget(self.error)
-        self.box = _buttons(self, "OK", "password_ok", "password_cancel")
+        self.box, _ = dialog_buttons(self, "OK", "password_ok", "password_cancel")
         self.box.accepted.connect(self._check)
         layout.addWidget(self.box)
 
@@ -200,7 +204,7 @@ class FeeDialog(QDialog):
         layout.addWidget(self.control)
         self.error = error_label("fee_error")
         layout.addWidget(self.error)
-        box = _buttons(self, "Continue", "fee_ok", "fee_cancel")
+        box, _ = dialog_buttons(self, "Continue", "fee_ok", "fee_cancel")
         box.accepted.connect(self._ok)
         layout.addWidget(box)
 

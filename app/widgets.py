@@ -7,14 +7,19 @@ filled with the base colour: input fields (base) then stand out from them in eit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLayout,
+    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -124,3 +129,21 @@ def hbox(*items: QWidget | QLayout | int | None, spacing: int = 10) -> QHBoxLayo
         else:
             row.addWidget(item)
     return row
+
+
+def list_table(name: str, columns: Sequence[str], stretch: int, *, word_wrap: bool = False) -> QTableWidget:
+    """A read-only table of whole rows, one selectable at a time, named `name`; every column sized to
+    its contents but `stretch`, which takes the rest of the width."""
+    table = QTableWidget(0, len(columns))
+    table.setObjectName(name)
+    table.setHorizontalHeaderLabels(list(columns))
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setWordWrap(word_wrap)
+    header = table.horizontalHeader()
+    for c in range(len(columns)):
+        header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table

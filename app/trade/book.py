@@ -6,13 +6,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -28,7 +25,7 @@ from app.trade.text import (
     price_text,
     user_side_text,
 )
-from app.widgets import hbox, muted
+from app.widgets import hbox, list_table, muted
 from core.errors import PeerwalletError
 from core.settings import Unit
 from core.trade.book_view import BookRow, currencies, filter_rows, methods
@@ -71,18 +68,7 @@ class OfferBookTab(QWidget):
         self.amount.textChanged.connect(lambda _t: self._show())
         layout.addLayout(hbox(self.side, QLabel("Currency"), self.currency, QLabel("Method"), self.method,
                               QLabel("Amount"), self.amount, None))
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("book_table")
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        for c in range(len(COLUMNS)):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table("book_table", COLUMNS, 4)
         self.table.itemSelectionChanged.connect(self._selection)
         self.table.itemDoubleClicked.connect(lambda _i: self._take())
         layout.addWidget(self.table, 1)

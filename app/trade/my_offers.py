@@ -7,11 +7,8 @@ import time
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -19,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app import format as fmt
 from app.trade.text import amount_range, arbitrator_text, maker_side_text, methods_text, price_text
-from app.widgets import hbox, muted
+from app.widgets import hbox, list_table, muted
 from core.settings import Unit
 from core.trade.offer import ArbitratorRef, Offer
 
@@ -40,17 +37,7 @@ class MyOffersTab(QWidget):
         self.bot_arbitrator: ArbitratorRef | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 10, 0, 0)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("my_offers_table")
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = self.table.horizontalHeader()
-        for c in range(len(COLUMNS)):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table("my_offers_table", COLUMNS, 3, word_wrap=True)
         self.table.itemSelectionChanged.connect(self._selection)
         layout.addWidget(self.table, 1)
         self.count = muted(QLabel(""))

@@ -12,16 +12,15 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app import format as fmt
+from app.spend_dialogs import dialog_buttons as buttons
 from app.trade.text import method_name, method_risk
 from app.wallet_widgets import ERROR_STYLE, error_label
 from app.widgets import Facts, muted, scaled_font
@@ -31,18 +30,6 @@ from core.trade.offer import payment_method
 from core.trade.views import TradeView
 
 WARN_STYLE = "color: #c27c0e;"
-
-
-def buttons(dialog: QDialog, ok_text: str, ok_name: str, cancel_name: str) -> tuple[QDialogButtonBox, QPushButton]:
-    """OK (named `ok_name`, default) and Cancel; Cancel rejects."""
-    box = QDialogButtonBox()
-    ok = box.addButton(ok_text, QDialogButtonBox.ButtonRole.AcceptRole)
-    ok.setObjectName(ok_name)
-    ok.setDefault(True)
-    cancel = box.addButton(QDialogButtonBox.StandardButton.Cancel)
-    cancel.setObjectName(cancel_name)
-    box.rejected.connect(dialog.reject)
-    return box, ok
 
 
 def heading(text: str) -> QLabel:

@@ -4,10 +4,7 @@ ones first, beside the selected trade's detail (app/trade/trade_detail.py)."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -16,6 +13,7 @@ from PySide6.QtWidgets import (
 from app import format as fmt
 from app.trade.text import role_text, state_text
 from app.trade.trade_detail import TradeDetail, clock
+from app.widgets import list_table
 from core.settings import Unit
 from core.trade.context import Role
 from core.trade.guide import TradeGuide
@@ -39,18 +37,7 @@ class TradesTab(QWidget):
         layout.setContentsMargins(0, 10, 0, 0)
         split = QSplitter()
         split.setChildrenCollapsible(False)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName(f"{name}_table")
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        for c in range(len(COLUMNS)):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table = list_table(f"{name}_table", COLUMNS, 2)
         self.table.itemSelectionChanged.connect(self.selection_changed)
         split.addWidget(self.table)
         self.detail = TradeDetail(empty or "Take an offer or publish your own: its trade shows here.")
